@@ -1,0 +1,113 @@
+"""Gate outputs on GPIO through gpiozero: relay, green/red lights, buzzer.
+
+Wiring (BCM numbers from the configuration): the relay board's IN pin to
+``relay_pin`` (most boards are active-low; the relay supply needs its own
+5 V and a flyback diode if the board lacks one), LEDs through 330 Ω to
+``green_pin``/``red_pin``, an active buzzer (via a transistor) to
+``buzzer_pin``.
+
+The gate fails closed: the relay is created de-energised, is energised only
+for ``open_seconds`` after an admission, and :meth:`close` (called on
+SIGTERM and at exit) de-energises it. In simulation the very same code runs
+on gpiozero's ``MockFactory``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from gpiozero import LED, Buzzer, DigitalOutputDevice
+
+from kiosk.errors import DeviceError
+
+# (on_time, off_time, n) buzzer patterns per outcome
+BUZZER = {
+    "admitted": (0.15, 0.1, 1),
+    "denied": (0.3, 0.2, 2),
+    "refer": (0.3, 0.2, 3),
+    "fault": (1.0, 0.3, 2),
+}
+RED_SECONDS = 3.0
+
+
+class GpioGateOutputs:
+    def __init__(
+        self,
+        *,
+        relay_pin: int,
+        green_pin: int,
+        red_pin: int,
+        buzzer_pin: int,
+        relay_active_high: bool = False,
+        open_seconds: float = 5.0,
+        pin_factory: Any = None,
+    ) -> None:
+        self.open_seconds = open_seconds
+        self.events: deque[tuple[float, str]] = deque(maxlen=50)
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self.relay = DigitalOutputDevice(
+                relay_pin,
+                active_high=relay_active_high,
+                initial_value=False,
+                pin_factory=pin_factory,
+            )
+            self.green = LED(green_pin, pin_factory=pin_factory)
+            self.red = LED(red_pin, pin_factory=pin_factory)
+            self.buzzer = Buzzer(buzzer_pin, pin_factory=pin_factory)
+        except Exception as exc:  # gpiozero raises many kinds: report one clear error
+            raise DeviceError(
+                f"cannot open the gate outputs on GPIO (relay {relay_pin}, green {green_pin}, "
+                f"red {red_pin}, buzzer {buzzer_pin}): {exc} — check the pin numbers in the "
+                "configuration and that the kiosk user is in the 'gpio' group"
+            ) from exc
+        self.red.on()  # idle: closed gate shows red
+
+    def signal(self, outcome: str) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self.events.append((time.time(), outcome))
+            on, off, n = BUZZER.get(outcome, BUZZER["fault"])
+            self.buzzer.blink(on_time=on, off_time=off, n=n, background=True)
+            if outcome == "admitted":
+                self.red.off()
+                self.green.blink(on_time=self.open_seconds, off_time=0, n=1, background=True)
+                self.relay.blink(on_time=self.open_seconds, off_time=0, n=1, background=True)
+                threading.Timer(self.open_seconds, self._idle).start()
+            elif outcome == "fault":
+                self.green.off()
+                self.red.blink(on_time=0.2, off_time=0.2, n=int(RED_SECONDS / 0.4))
+            else:
+                self.green.off()
+                self.red.blink(on_time=0.5, off_time=0.25, n=int(RED_SECONDS / 0.75))
+
+    def _idle(self) -> None:
+        with self._lock:
+            if not self._closed and not self.relay.value:
+                self.red.on()
+
+    def state(self) -> dict[str, bool]:
+        """Current output levels (True = active), for the simulator panel and doctor."""
+        return {
+            "relay": bool(self.relay.value),
+            "green": bool(self.green.value),
+            "red": bool(self.red.value),
+            "buzzer": bool(self.buzzer.value),
+        }
+
+    def close(self) -> None:
+        """De-energise the relay (gate closed) and release the pins; idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for device in (self.relay, self.green, self.red, self.buzzer):
+            try:
+                device.off()
+            finally:
+                device.close()

@@ -1,0 +1,205 @@
+"""Bookings: plain booking ids, scan look-up, and CSV import.
+
+A plain booking code is the booking id itself (``BK-7K4Q2M9X``); signed,
+offline-verifiable codes are handled by :mod:`kiosk.domain.bookingcode`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+import sqlite3
+from datetime import date, datetime
+from pathlib import Path
+
+from kiosk.domain.admission import BookingFacts
+from kiosk.domain.reasons import Reason
+from kiosk.errors import BookingImportError, InputError
+from kiosk.storage import Booking
+from kiosk.storage import repository as repo
+
+MAX_PAYLOAD_BYTES = 512
+BOOKING_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,39}$")
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_NAME = 120
+MAX_SERVICE = 40
+
+
+def new_booking_id() -> str:
+    return "BK-" + "".join(secrets.choice(_ALPHABET) for _ in range(8))
+
+
+def parse_plain_code(text: str) -> str | None:
+    """The booking id in a scanned text, or ``None`` if it is not a plain code."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_PAYLOAD_BYTES:
+        return None
+    candidate = text.strip()
+    return candidate if BOOKING_ID.match(candidate) else None
+
+
+def lookup_facts(conn: sqlite3.Connection, text: str, *, business_day: date) -> BookingFacts:
+    """Everything the rules need to know about a scanned text, on ``business_day``."""
+    booking_id = parse_plain_code(text)
+    if booking_id is None:
+        return BookingFacts(booking_id=None, problem=Reason.QR_INVALID)
+    booking = repo.get_booking(conn, booking_id)
+    if booking is None:
+        return BookingFacts(booking_id=booking_id, problem=Reason.BOOKING_UNKNOWN)
+    if booking.status == "cancelled":
+        return BookingFacts(booking_id=booking_id, problem=Reason.BOOKING_CANCELLED)
+    earlier = repo.last_admission(conn, booking_id, business_day)
+    return BookingFacts(
+        booking_id=booking_id,
+        office_id=booking.office_id,
+        valid_from=booking.date,
+        valid_until=booking.date,
+        admitted_at=earlier[0] if earlier else None,
+        admitted_gate=earlier[1] if earlier else None,
+    )
+
+
+def clean_name(value: str) -> str:
+    name = " ".join(value.split())
+    if not name:
+        raise InputError("name is empty")
+    if len(name) > MAX_NAME:
+        raise InputError(f"name is longer than {MAX_NAME} characters")
+    if _CONTROL.search(name):
+        raise InputError("name contains control characters")
+    return name
+
+
+def clean_service(value: str) -> str:
+    service = value.strip()
+    if len(service) > MAX_SERVICE or _CONTROL.search(service):
+        raise InputError(f"service must be at most {MAX_SERVICE} printable characters")
+    return service
+
+
+def parse_date(value: str) -> date:
+    """``YYYY-MM-DD`` or ``DD/MM/YYYY`` (as Indonesian spreadsheets write it)."""
+    text = value.strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise InputError(f"date {value!r} is not YYYY-MM-DD or DD/MM/YYYY")
+
+
+REQUIRED_COLUMNS = ("date", "name")
+OPTIONAL_COLUMNS = ("id", "service", "office_id", "status")
+
+
+def read_booking_csv(path: Path, *, office_id: str) -> list[tuple[int, Booking]]:
+    """Parse and validate a bookings CSV; every error is collected with its line number.
+
+    Raises :class:`BookingImportError` listing every bad row (nothing is
+    returned then, so nothing can be half-imported).
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text (save the sheet as CSV UTF-8)") from None
+    if "\x00" in text:
+        raise InputError(f"{path}: binary file, not a CSV")
+    sample = text[:4096]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    header = next(reader, None)
+    if not header:
+        raise InputError(f"{path}: empty file (expected a header row: date,name[,service,id])")
+    columns = [h.strip().lower() for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"missing column(s) {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown column(s) {', '.join(unknown)}")
+        raise BookingImportError([(1, "; ".join(problems))])
+
+    rows: list[tuple[int, Booking]] = []
+    errors: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(columns):
+            errors.append((line, f"expected {len(columns)} fields, found {len(values)}"))
+            continue
+        record = dict(zip(columns, values, strict=True))
+        try:
+            booking = _row_to_booking(record, office_id)
+        except InputError as exc:
+            errors.append((line, str(exc)))
+            continue
+        if booking.id in seen:
+            errors.append((line, f"booking id {booking.id} repeats line {seen[booking.id]}"))
+            continue
+        seen[booking.id] = line
+        rows.append((line, booking))
+    if errors:
+        raise BookingImportError(errors)
+    return rows
+
+
+def _row_to_booking(record: dict[str, str], office_id: str) -> Booking:
+    booking_id = record.get("id", "").strip().upper() or new_booking_id()
+    if not BOOKING_ID.match(booking_id):
+        raise InputError(f"id {booking_id!r} must be 3–40 letters, digits or dashes")
+    row_office = record.get("office_id", "").strip() or office_id
+    if row_office != office_id:
+        raise InputError(f"office_id {row_office!r} is not this office ({office_id})")
+    status = record.get("status", "").strip().lower() or "valid"
+    if status not in ("valid", "cancelled"):
+        raise InputError(f"status {status!r} must be valid or cancelled")
+    return Booking(
+        id=booking_id,
+        office_id=office_id,
+        date=parse_date(record["date"]),
+        name=clean_name(record["name"]),
+        service=clean_service(record.get("service", "")),
+        status=status,
+        source="csv",
+    )
+
+
+def import_bookings(conn: sqlite3.Connection, rows: list[tuple[int, Booking]]) -> tuple[int, int]:
+    """Insert validated rows inside the caller's transaction: ``(added, unchanged)``.
+
+    A row whose id exists with the same details is left alone (re-importing a
+    file is harmless); one that exists with other details is an error, and
+    the caller's transaction rolls everything back.
+    """
+    added = unchanged = 0
+    errors: list[tuple[int, str]] = []
+    for line, booking in rows:
+        existing = repo.get_booking(conn, booking.id)
+        if existing is None:
+            repo.insert_booking(conn, booking)
+            added += 1
+        elif (existing.date, existing.name, existing.service, existing.status) == (
+            booking.date,
+            booking.name,
+            booking.service,
+            booking.status,
+        ):
+            unchanged += 1
+        else:
+            errors.append((line, f"booking id {booking.id} already exists with other details"))
+    if errors:
+        raise BookingImportError(errors)
+    return added, unchanged

@@ -1,0 +1,281 @@
+"""The ``kiosk`` command line.
+
+Every subcommand takes ``--config FILE``; the default is ``$KIOSK_CONFIG``,
+else ``var/kiosk.toml`` in the current folder — the file ``make run`` uses,
+so a command run in the checkout acts on the running demo.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kiosk.config import Config, load_config
+from kiosk.errors import BookingImportError, KioskError
+
+DEFAULT_CONFIG = Path("var") / "kiosk.toml"
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG)
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Configuration file (default: $KIOSK_CONFIG or var/kiosk.toml).",
+)
+
+
+def _load(config_path: Path | None) -> Config:
+    return load_config(config_path or default_config_path())
+
+
+class KioskGroup(click.Group):
+    """Turns every KioskError into a one-line message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BookingImportError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except KioskError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=KioskGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """Gate screening kiosk."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--demo", is_flag=True, help="Demo office name and demo bookings for today.")
+@click.option("--force", is_flag=True, help="Overwrite an existing kiosk.toml.")
+def init(directory: Path, demo: bool, force: bool) -> None:
+    """Create a new data folder DIRECTORY with a default kiosk.toml (simulated hardware)."""
+    from kiosk.datadir import init_data_dir, seed_demo_bookings
+
+    path = init_data_dir(directory, demo=demo, force=force)
+    click.echo(f"created {path}")
+    if demo:
+        config = load_config(path)
+        _print_demo(seed_demo_bookings(config, _today(config)))
+
+
+def _today(config: Config) -> Any:
+    from kiosk.domain.clock import business_date
+
+    return business_date(datetime.now(UTC), config.site.zone)
+
+
+def _print_demo(bookings: list[Any]) -> None:
+    for b in bookings:
+        click.echo(f"demo booking {b.id}  {b.date}  {b.service}")
+
+
+@main.command("check-config")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+def check_config(file: Path | None, config_path: Path | None) -> None:
+    """Validate a configuration file (FILE or --config)."""
+    config = _load(file or config_path)
+    click.echo(
+        f"{config.source}: ok (office {config.site.office_id}, gate {config.site.gate_id}, "
+        f"mode {config.hardware.mode}, cap {config.admission.daily_cap})"
+    )
+
+
+@main.command()
+@config_option
+@click.option("--sim", is_flag=True, help="Force simulated hardware.")
+@click.option("--host", default=None, help="Address to bind (default from config).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port (default from config)."
+)
+def run(config_path: Path | None, sim: bool, host: str | None, port: int | None) -> None:
+    """Serve the kiosk over HTTP with a production WSGI server (waitress)."""
+    from waitress import create_server
+
+    from kiosk.services.runtime import Kiosk
+    from ui import create_app
+
+    config = _load(config_path)
+    if sim:
+        config = config.replace(hardware={"mode": "sim"})
+    kiosk = Kiosk.start(config)
+    server = create_server(
+        create_app(kiosk),
+        host=host or config.server.host,
+        port=port or config.server.port,
+        threads=config.server.threads,
+        ident="kiosk",
+    )
+
+    def stop(signum: int, _frame: Any) -> None:
+        logging.getLogger("kiosk").info("signal %s: closing the gate and stopping", signum)
+        kiosk.close()  # relay de-energised first
+        server.close()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(
+        f"kiosk serving on http://{server.effective_host}:{server.effective_port} "
+        f"({config.hardware.mode} hardware, data {config.data_dir})"
+    )
+    try:
+        server.run()
+    except OSError:
+        pass  # the listening socket was closed by stop()
+    finally:
+        kiosk.close()
+
+
+@main.group()
+def booking() -> None:
+    """Manage bookings."""
+
+
+@booking.command("add")
+@config_option
+@click.option("--date", "day", required=True, help="Booking date, YYYY-MM-DD.")
+@click.option("--name", required=True, help="Citizen's name.")
+@click.option("--service", default="", help="Service, e.g. KTP-el.")
+def booking_add(config_path: Path | None, day: str, name: str, service: str) -> None:
+    """Add a booking; the last output line is its QR payload text."""
+    from kiosk.bookings import clean_name, clean_service, new_booking_id, parse_date
+    from kiosk.storage import Booking, Database
+    from kiosk.storage import repository as repo
+
+    config = _load(config_path)
+    new = Booking(
+        id=new_booking_id(),
+        office_id=config.site.office_id,
+        date=parse_date(day),
+        name=clean_name(name),
+        service=clean_service(service),
+    )
+    db = Database(config.database_path)
+    try:
+        db.migrate()
+        with db.transaction() as conn:
+            repo.insert_booking(conn, new)
+    finally:
+        db.close()
+    click.echo(f"booking {new.id} for {new.date} ({new.service or 'no service'}) added")
+    click.echo(new.id)
+
+
+@booking.command("import")
+@config_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def booking_import(config_path: Path | None, file: Path) -> None:
+    """Import bookings from a CSV (columns date,name[,service,id,status]); all or nothing."""
+    from kiosk.bookings import import_bookings, read_booking_csv
+    from kiosk.storage import Database
+
+    config = _load(config_path)
+    rows = read_booking_csv(file, office_id=config.site.office_id)
+    db = Database(config.database_path)
+    try:
+        db.migrate()
+        with db.transaction() as conn:
+            added, unchanged = import_bookings(conn, rows)
+    finally:
+        db.close()
+    click.echo(f"{file}: {added} booking(s) added, {unchanged} already present")
+
+
+@booking.command("list")
+@config_option
+@click.option("--date", "day", default=None, help="Date (default: today's business date).")
+def booking_list(config_path: Path | None, day: str | None) -> None:
+    """List the bookings of a day."""
+    from kiosk.bookings import parse_date
+    from kiosk.storage import Database
+    from kiosk.storage import repository as repo
+
+    config = _load(config_path)
+    when = parse_date(day) if day else _today(config)
+    db = Database(config.database_path)
+    try:
+        db.migrate()
+        for b in repo.bookings_on(db.connection(), config.site.office_id, when):
+            click.echo(f"{b.id}\t{b.date}\t{b.status}\t{b.service}\t{b.name}")
+    finally:
+        db.close()
+
+
+@booking.command("demo")
+@config_option
+def booking_demo(config_path: Path | None) -> None:
+    """Make sure today's demo bookings exist (used by `make run`)."""
+    from kiosk.datadir import seed_demo_bookings
+
+    config = _load(config_path)
+    _print_demo(seed_demo_bookings(config, _today(config)))
+
+
+@main.command()
+@config_option
+def today(config_path: Path | None) -> None:
+    """Today's business date, slots used and outcomes."""
+    from kiosk.domain.clock import business_date
+    from kiosk.storage import Database
+    from kiosk.storage import repository as repo
+
+    config = _load(config_path)
+    day = business_date(datetime.now(UTC), config.site.zone)
+    db = Database(config.database_path)
+    try:
+        db.migrate()
+        conn = db.connection()
+        used = repo.slots_used(conn, config.site.office_id, day)
+        counts = repo.outcome_counts(conn, config.site.office_id, day)
+    finally:
+        db.close()
+    click.echo(
+        f"{day}: {used} / {config.admission.daily_cap} admitted; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: Path | None) -> None:
+    """Apply pending database migrations."""
+    from kiosk.storage import Database
+
+    config = _load(config_path)
+    database = Database(config.database_path)
+    try:
+        applied = database.migrate()
+        click.echo(f"applied migrations {applied}" if applied else "database is up to date")
+        click.echo(f"schema version {database.schema_version()}")
+    finally:
+        database.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,223 @@
+"""The one typed configuration schema (a TOML file).
+
+Every field has a type, bounds and a description; unknown keys are rejected,
+and errors name the field. Relative paths are resolved against the folder of
+the configuration file, so a data folder is self-contained and movable.
+``kiosk check-config FILE`` runs exactly this validation.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kiosk.errors import ConfigError
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteConfig(_Section):
+    office_id: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9._-]+$")] = (
+        Field("OFFICE", description="Short id of the office; part of every booking code.")
+    )
+    office_name: Annotated[str, Field(min_length=1, max_length=120)] = Field(
+        "Kantor Pelayanan", description="Name shown on the kiosk screen and tickets."
+    )
+    gate_id: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")] = (
+        Field("gate-1", description="Id of this gate; stored with every entry.")
+    )
+    timezone: str = Field(
+        "Asia/Jakarta", description="IANA zone that defines the business day (not the host TZ)."
+    )
+    online_booking_url: Annotated[str, Field(max_length=200)] = Field(
+        "", description="Address shown to citizens when the day is full."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use e.g. Asia/Jakarta)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class AdmissionConfig(_Section):
+    daily_cap: int = Field(50, ge=1, le=100_000, description="Citizens admitted per business day.")
+    fever_threshold_c: float = Field(
+        37.5,
+        ge=37.0,
+        le=39.0,
+        description="Estimated body temperature at or above which entry is refused.",
+    )
+    reentry_window_minutes: int = Field(
+        480,
+        ge=0,
+        le=1440,
+        description="A booking admitted earlier today re-enters without a new slot within this "
+        "many minutes of its admission; 0 disables re-entry.",
+    )
+    priority_uses_slot: bool = Field(
+        False, description="Whether officer priority admissions (TNI/Polri, BPJS, …) use a slot."
+    )
+    opens: str = Field("00:00", description="Opening time HH:MM, local business time.")
+    closes: str = Field("24:00", description="Closing time HH:MM (24:00 = end of day).")
+    open_days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
+        DAYS, min_length=1, description="Days the gate admits citizens."
+    )
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        m = _HHMM.match(value)
+        if not m or (m.group(1) == "24" and m.group(2) != "00"):
+            raise ValueError(f"expected HH:MM between 00:00 and 24:00, got {value!r}")
+        return value
+
+    def minutes(self, which: Literal["opens", "closes"]) -> int:
+        hh, mm = getattr(self, which).split(":")
+        return int(hh) * 60 + int(mm)
+
+
+class TemperatureConfig(_Section):
+    offset_c: float = Field(
+        0.3,
+        ge=-3.0,
+        le=5.0,
+        description="Model offset: body = object + offset + k·(object − ambient).",
+    )
+    ambient_gain: float = Field(
+        0.19, ge=0.0, le=1.0, description="Model k: weight of the skin-to-air gradient."
+    )
+    skin_min_c: float = Field(
+        28.0, ge=15.0, le=35.0, description="Below this no person is in view."
+    )
+    skin_max_c: float = Field(
+        42.0, ge=37.0, le=45.0, description="Above this the reading is implausible."
+    )
+    ambient_min_c: float = Field(16.0, ge=0.0, le=30.0, description="Coldest validated room air.")
+    ambient_max_c: float = Field(40.0, ge=25.0, le=50.0, description="Warmest validated room air.")
+
+
+class HardwareConfig(_Section):
+    mode: Literal["sim", "real"] = Field(
+        "sim", description="'sim' runs simulated twins of every device; 'real' needs them all."
+    )
+    i2c_bus: int = Field(
+        1, ge=0, le=20, description="I2C bus number of the thermometer (/dev/i2c-N)."
+    )
+    i2c_address: int = Field(
+        0x5A, ge=0x03, le=0x77, description="7-bit I2C address of the MLX90614."
+    )
+    check_pec: bool = Field(True, description="Verify the thermometer's CRC-8 (PEC) on every read.")
+    camera: str = Field(
+        "0", max_length=200, description="V4L2 index or video file/folder for replay."
+    )
+    relay_pin: int = Field(17, ge=0, le=27, description="BCM pin of the door/turnstile relay.")
+    relay_active_high: bool = Field(False, description="Most relay boards are active-low.")
+    relay_open_seconds: float = Field(5.0, ge=0.5, le=60.0, description="How long the gate opens.")
+    green_pin: int = Field(22, ge=0, le=27, description="BCM pin of the green light.")
+    red_pin: int = Field(27, ge=0, le=27, description="BCM pin of the red light.")
+    buzzer_pin: int = Field(23, ge=0, le=27, description="BCM pin of the buzzer.")
+    button_pin: int = Field(24, ge=0, le=27, description="BCM pin of the officer button.")
+
+
+class PathsConfig(_Section):
+    data_dir: str = Field(".", description="Data folder, relative to the config file.")
+    database: str = Field("kiosk.db", description="SQLite file, relative to data_dir.")
+
+
+class ServerConfig(_Section):
+    host: str = Field("127.0.0.1", max_length=100, description="Address to bind.")
+    port: int = Field(8080, ge=1, le=65535, description="TCP port.")
+    threads: int = Field(8, ge=2, le=64, description="WSGI worker threads.")
+
+
+class Config(_Section):
+    site: SiteConfig = SiteConfig()
+    admission: AdmissionConfig = AdmissionConfig()
+    temperature: TemperatureConfig = TemperatureConfig()
+    hardware: HardwareConfig = HardwareConfig()
+    paths: PathsConfig = PathsConfig()
+    server: ServerConfig = ServerConfig()
+    # Where the file was read from; relative paths resolve against its folder.
+    source: Path | None = Field(None, exclude=True)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent if self.source else Path.cwd()
+
+    @property
+    def data_dir(self) -> Path:
+        return (self.base_dir / self.paths.data_dir).resolve()
+
+    @property
+    def database_path(self) -> Path:
+        return (self.data_dir / self.paths.database).resolve()
+
+    def replace(self, **sections: Any) -> Config:
+        """A copy with some sections' fields replaced, e.g. ``hardware={"mode": "sim"}``."""
+        data = self.model_dump()
+        for name, fields in sections.items():
+            data[name].update(fields)
+        return parse_config(data, source=self.source)
+
+
+def _describe(err: ValidationError, origin: str) -> str:
+    lines = []
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see `kiosk init` for a commented example)"
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+        got = e.get("input")
+        suffix = f" (got {got!r})" if got is not None and e["type"] != "extra_forbidden" else ""
+        if isinstance(got, dict):
+            suffix = ""
+        lines.append(f"  {field}: {msg}{suffix}")
+    return f"{origin}: invalid configuration:\n" + "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
+    try:
+        return Config.model_validate({**data, "source": source})
+    except ValidationError as err:
+        raise ConfigError(_describe(err, str(source or "configuration"))) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a configuration file; raises :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: configuration file not found — create one with `kiosk init DIR`"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (expected UTF-8 TOML)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
+    if "source" in data:
+        raise ConfigError(f"{path}: invalid configuration:\n  source: unknown key")
+    return parse_config(data, source=path.resolve())

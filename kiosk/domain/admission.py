@@ -1,0 +1,261 @@
+"""The gate decision: one pure function, one reason code.
+
+``decide()`` takes everything it needs as arguments — who is at the gate
+(:class:`Visit`), the temperature measurement, how many slots today's cap has
+used, the site policy and the current instant — and returns a
+:class:`Decision` with an :class:`~kiosk.domain.reasons.Outcome` and a
+:class:`~kiosk.domain.reasons.Reason`. It never reads the clock, the hardware
+or the database; the service layer calls it inside the storage transaction
+that records the result, so the facts it decides on are the facts stored.
+
+Precedence (the first rule that applies wins)
+----------------------------------------------
+1. ``closed_hours`` — outside opening hours or on a closed day (citizen
+   bookings and walk-ins only; officer priority admissions and staff are not
+   bound by opening hours).
+2. Booking problems, in the order a citizen can fix them: ``qr_invalid``,
+   ``unsupported_version``, ``key_unknown``, ``key_revoked``,
+   ``bad_signature``, ``booking_unknown``, ``booking_cancelled`` (all from
+   the look-up), then ``booking_wrong_office``, ``booking_wrong_date`` and
+   ``booking_used`` (already admitted today and outside the re-entry window,
+   or re-entry disabled). Booking checks come before the thermometer so a
+   visitor with an invalid code is not measured for nothing.
+3. Temperature (everyone but officer priority admissions, whose officer has
+   taken responsibility): ``sensor_fault`` → refer; ``ambient_out_of_range``
+   → refer (we refuse to screen); ``no_reading`` → denied (step closer);
+   elevated estimate → ``temperature_recheck`` the first time when the policy
+   asks for a re-measurement, else ``fever`` → refer. Health comes before the
+   cap: a feverish visitor is referred even on a full day.
+4. ``cap_reached`` — only when the admission would use a slot.
+5. Admitted: ``admitted``, ``readmitted`` (re-entry, no slot), ``walkin``,
+   ``priority`` or ``staff``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+from kiosk.domain.clock import business_date, minute_of_day, weekday_name
+from kiosk.domain.reasons import Outcome, Reason
+from kiosk.domain.temperature import ReadingState, TemperatureReading
+
+
+class Kind(StrEnum):
+    BOOKING = "booking"
+    """A citizen scanning a booking code."""
+    WALKIN = "walkin"
+    """A citizen without booking, entered by an officer; uses a slot."""
+    PRIORITY = "priority"
+    """Officer override with a priority reason."""
+    STAFF = "staff"
+    """A recognised staff member; never uses a citizen slot."""
+
+
+class PriorityReason(StrEnum):
+    TNI_POLRI = "tni_polri"
+    """TNI/Polri registration."""
+    MEDICAL_BPJS = "medical_bpjs"
+    """Hospital or BPJS needs."""
+    ELDERLY_DISABLED = "elderly_disabled"
+    OTHER = "other"
+    """Other: a free-text note is required."""
+
+
+# Problems the booking look-up itself reports, in precedence order.
+LOOKUP_PROBLEMS: tuple[Reason, ...] = (
+    Reason.QR_INVALID,
+    Reason.UNSUPPORTED_VERSION,
+    Reason.KEY_UNKNOWN,
+    Reason.KEY_REVOKED,
+    Reason.BAD_SIGNATURE,
+    Reason.BOOKING_UNKNOWN,
+    Reason.BOOKING_CANCELLED,
+)
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class BookingFacts:
+    """What the look-up knows about a scanned booking code.
+
+    ``problem`` is set when the look-up already rejected the code (one of
+    :data:`LOOKUP_PROBLEMS`); otherwise the remaining fields describe a
+    genuine booking. ``admitted_at``/``admitted_gate`` describe an earlier
+    admission of this booking on the current business day, if any.
+    """
+
+    booking_id: str | None
+    problem: Reason | None = None
+    office_id: str | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    admitted_at: datetime | None = None
+    admitted_gate: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.problem is not None and self.problem not in LOOKUP_PROBLEMS:
+            raise ValueError(f"{self.problem} is not a look-up problem")
+
+
+@dataclass(frozen=True)
+class Visit:
+    kind: Kind
+    booking: BookingFacts | None = None
+    officer: str | None = None
+    priority: PriorityReason | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is Kind.BOOKING and self.booking is None:
+            raise ValueError("a booking visit needs booking facts")
+        if self.kind in (Kind.WALKIN, Kind.PRIORITY) and not self.officer:
+            raise ValueError(f"a {self.kind} admission needs the officer's name")
+        if self.kind is Kind.PRIORITY and self.priority is None:
+            raise ValueError("a priority admission needs a priority reason")
+        if self.priority is PriorityReason.OTHER and not (self.note and self.note.strip()):
+            raise ValueError("priority reason 'other' needs a note saying why")
+
+
+@dataclass(frozen=True)
+class Policy:
+    office_id: str
+    zone: ZoneInfo
+    daily_cap: int = 50
+    fever_threshold_c: float = 37.5
+    reentry_window_minutes: int = 480
+    priority_uses_slot: bool = False
+    opens_minute: int = 0
+    closes_minute: int = 1440
+    open_days: frozenset[str] = frozenset({"mon", "tue", "wed", "thu", "fri", "sat", "sun"})
+    recheck_elevated: bool = False
+
+    def is_open(self, now: datetime) -> bool:
+        if weekday_name(now, self.zone) not in self.open_days:
+            return False
+        return self.opens_minute <= minute_of_day(now, self.zone) < self.closes_minute
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reason: Reason
+    uses_slot: bool = False
+    detail: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def admitted(self) -> bool:
+        return self.outcome is Outcome.ADMITTED
+
+
+def _deny(reason: Reason, **detail: str) -> Decision:
+    return Decision(Outcome.DENIED, reason, detail=MappingProxyType(detail))
+
+
+def _refer(reason: Reason, **detail: str) -> Decision:
+    return Decision(Outcome.REFER, reason, detail=MappingProxyType(detail))
+
+
+def is_reentry(facts: BookingFacts, policy: Policy, now: datetime) -> bool:
+    """Whether an earlier admission today lets this booking back in without a slot."""
+    if facts.admitted_at is None or policy.reentry_window_minutes == 0:
+        return False
+    if business_date(facts.admitted_at, policy.zone) != business_date(now, policy.zone):
+        return False
+    return now - facts.admitted_at <= timedelta(minutes=policy.reentry_window_minutes)
+
+
+def booking_problem(facts: BookingFacts, policy: Policy, now: datetime) -> Decision | None:
+    """Rule 2: the booking's own problems, or ``None`` when it may proceed."""
+    if facts.problem is not None:
+        return _deny(facts.problem)
+    if facts.office_id is not None and facts.office_id != policy.office_id:
+        return _deny(Reason.BOOKING_WRONG_OFFICE, office_id=facts.office_id)
+    today = business_date(now, policy.zone)
+    start = facts.valid_from
+    end = facts.valid_until or start
+    if start is None or end is None or not start <= today <= end:
+        detail = {"valid_from": start.isoformat() if start else ""}
+        detail["valid_until"] = end.isoformat() if end else ""
+        return _deny(Reason.BOOKING_WRONG_DATE, **detail)
+    if facts.admitted_at is not None and not is_reentry(facts, policy, now):
+        local = facts.admitted_at.astimezone(policy.zone)
+        return _deny(
+            Reason.BOOKING_USED,
+            admitted_at=local.strftime("%H:%M"),
+            gate=facts.admitted_gate or "",
+        )
+    return None
+
+
+def temperature_problem(reading: TemperatureReading | None, policy: Policy) -> Decision | None:
+    """Rule 3: the measurement's verdict, or ``None`` when it allows entry."""
+    if reading is None or reading.state is ReadingState.FAULT:
+        return _refer(Reason.SENSOR_FAULT)
+    if reading.state is ReadingState.AMBIENT_OUT_OF_RANGE:
+        return _refer(Reason.AMBIENT_OUT_OF_RANGE, ambient_c=f"{reading.ambient_c:.1f}")
+    if reading.state in (ReadingState.NO_PERSON, ReadingState.IMPLAUSIBLE):
+        return _deny(Reason.NO_READING, state=reading.state.value)
+    assert reading.estimated_c is not None
+    if reading.estimated_c >= policy.fever_threshold_c:
+        if policy.recheck_elevated and not reading.is_recheck:
+            return _refer(Reason.TEMPERATURE_RECHECK)
+        return _refer(Reason.FEVER)
+    return None
+
+
+def precheck(*, visit: Visit, policy: Policy, now: datetime) -> Decision | None:
+    """Rules 1–2 alone: what refuses a visit before anyone is measured.
+
+    The service calls this before asking the visitor to the thermometer;
+    :func:`decide` applies the same rules first.
+    """
+    if now.tzinfo is None:
+        raise ValueError("decide needs an aware datetime")
+    if visit.kind in (Kind.BOOKING, Kind.WALKIN) and not policy.is_open(now):
+        return _deny(Reason.CLOSED_HOURS)
+    if visit.kind is Kind.BOOKING:
+        assert visit.booking is not None
+        return booking_problem(visit.booking, policy, now)
+    return None
+
+
+def decide(
+    *,
+    visit: Visit,
+    reading: TemperatureReading | None,
+    used_today: int,
+    policy: Policy,
+    now: datetime,
+) -> Decision:
+    """Decide one visit. See the module docstring for the precedence of rules."""
+    if problem := precheck(visit=visit, policy=policy, now=now):
+        return problem
+    kind = visit.kind
+    reentry = (
+        kind is Kind.BOOKING
+        and visit.booking is not None
+        and (visit.booking.admitted_at is not None)
+    )
+
+    if kind is not Kind.PRIORITY and (problem := temperature_problem(reading, policy)):
+        return problem
+
+    uses_slot = (kind in (Kind.BOOKING, Kind.WALKIN) and not reentry) or (
+        kind is Kind.PRIORITY and policy.priority_uses_slot
+    )
+    if uses_slot and used_today >= policy.daily_cap:
+        return _deny(Reason.CAP_REACHED, cap=str(policy.daily_cap))
+
+    reason = {
+        Kind.BOOKING: Reason.READMITTED if reentry else Reason.ADMITTED,
+        Kind.WALKIN: Reason.WALKIN,
+        Kind.PRIORITY: Reason.PRIORITY,
+        Kind.STAFF: Reason.STAFF,
+    }[kind]
+    return Decision(Outcome.ADMITTED, reason, uses_slot=uses_slot)

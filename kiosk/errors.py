@@ -1,0 +1,52 @@
+"""One exception hierarchy for the whole kiosk.
+
+Every message is written for the person standing at the gate: it says what is
+wrong and what to do about it, never just a stack trace.
+"""
+
+from __future__ import annotations
+
+
+class KioskError(Exception):
+    """Base class of every error the kiosk raises on purpose."""
+
+
+class ConfigError(KioskError):
+    """The configuration file is missing, malformed or out of bounds."""
+
+
+class StorageError(KioskError):
+    """The database cannot record or read what it must."""
+
+
+class CapacityError(StorageError):
+    """Today's admission cap is reached (raised only where a slot was required)."""
+
+
+class SensorError(KioskError):
+    """A sensor does not answer or answers nonsense; the gate stays closed."""
+
+
+class CameraError(KioskError):
+    """The camera gives no frames."""
+
+
+class DeviceError(KioskError):
+    """A device needed in real mode is missing or cannot be opened."""
+
+
+class BookingImportError(KioskError):
+    """A booking import file has errors; nothing was imported.
+
+    ``errors`` lists ``(line_number, message)`` pairs, line numbers as a
+    spreadsheet shows them (the header is line 1).
+    """
+
+    def __init__(self, errors: list[tuple[int, str]]) -> None:
+        self.errors = errors
+        lines = "\n".join(f"  line {n}: {msg}" for n, msg in errors)
+        super().__init__(f"{len(errors)} row(s) have errors; nothing was imported:\n{lines}")
+
+
+class InputError(KioskError):
+    """A request or command argument is malformed (becomes HTTP 400)."""

@@ -1,0 +1,1 @@
+"""Services: wire devices, domain rules and storage together."""

@@ -1,0 +1,154 @@
+"""Open the gate's devices: the real ones, or their simulated twins.
+
+The choice is made by ``hardware.mode`` (or ``kiosk run --sim``) only. In
+real mode a device that cannot be opened stops start-up with a
+:class:`~kiosk.errors.DeviceError` saying what to check; nothing silently
+falls back to simulation.
+
+In simulation the real MLX90614 driver runs on a register-level fake bus and
+the real gpiozero outputs run on gpiozero's ``MockFactory``; only the camera
+is replaced outright (by one that renders codes into frames for the real
+decoder).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from drivers.base import Camera, GateOutputs, Thermometer
+from drivers.gpio_outputs import GpioGateOutputs
+from drivers.mlx90614 import MLX90614, open_mlx90614
+from drivers.sim_camera import SimCamera
+from drivers.sim_mlx90614 import FakeMLX90614Bus, Fault
+from kiosk.config import Config
+from kiosk.domain.temperature import EstimationModel
+from kiosk.errors import DeviceError, InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Devices:
+    thermometer: Thermometer
+    camera: Camera
+    outputs: GateOutputs
+    simulator: Simulator | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    def close(self) -> None:
+        """Close every device, outputs first so the relay is released whatever else fails."""
+        if self._closed:
+            return
+        self._closed = True
+        for device in (self.outputs, self.camera, self.thermometer):
+            try:
+                device.close()
+            except Exception:  # pragma: no cover - best effort on shutdown
+                log.exception("closing %s failed", type(device).__name__)
+
+
+class Simulator:
+    """Controls of the simulated devices (used by the simulator panel and tests).
+
+    ``set_body_temperature`` takes the simulated *person's* body temperature
+    and sets the fake sensor's object reading with the inverse of the
+    configured estimation model, so the whole chain (register read → °C →
+    estimate → rule) runs and 36.6 admits while 39.0 refers.
+    """
+
+    def __init__(
+        self,
+        bus: FakeMLX90614Bus,
+        camera: SimCamera,
+        outputs: GpioGateOutputs,
+        model: EstimationModel,
+    ) -> None:
+        self.bus, self.camera, self.outputs, self.model = bus, camera, outputs, model
+        self.lock = threading.RLock()
+        self.faults = tuple(f.value for f in Fault)
+        self.ambient_c = 25.0
+        self.body_c: float | None = None
+        self.set_body_temperature(None)
+
+    def set_body_temperature(self, body_c: float | None, ambient_c: float | None = None) -> None:
+        """``None`` means nobody in front of the sensor (it sees the room)."""
+        if ambient_c is not None:
+            self.ambient_c = ambient_c
+        self.body_c = body_c
+        self.bus.set_ambient(self.ambient_c)
+        if body_c is None:
+            self.bus.set_object(self.ambient_c)
+        else:
+            self.bus.set_object(round(self.model.object_for(body_c, self.ambient_c), 2))
+
+    def present(self, text: str) -> None:
+        self.camera.present(text)
+
+    def clear(self) -> None:
+        self.camera.clear()
+
+    def inject_fault(self, fault: str | None, count: int | None = None) -> None:
+        """Make the simulated thermometer misbehave (``None`` clears every fault)."""
+        if fault and fault not in self.faults:
+            raise InputError(f"unknown fault {fault!r}; choose one of {', '.join(self.faults)}")
+        self.bus.clear_faults()
+        if fault:
+            self.bus.inject(fault, count)
+
+    def state(self) -> dict[str, object]:
+        return {
+            "showing": self.camera.showing,
+            "body_c": self.body_c,
+            "ambient_c": self.ambient_c,
+            "outputs": self.outputs.state(),
+            "events": [{"ts": ts, "outcome": o} for ts, o in self.outputs.events],
+        }
+
+
+def open_outputs(config: Config, pin_factory: object = None) -> GpioGateOutputs:
+    hw = config.hardware
+    return GpioGateOutputs(
+        relay_pin=hw.relay_pin,
+        green_pin=hw.green_pin,
+        red_pin=hw.red_pin,
+        buzzer_pin=hw.buzzer_pin,
+        relay_active_high=hw.relay_active_high,
+        open_seconds=hw.relay_open_seconds,
+        pin_factory=pin_factory,
+    )
+
+
+def open_devices(config: Config) -> Devices:
+    """Open every device for ``config.hardware.mode``."""
+    model = EstimationModel(config.temperature.offset_c, config.temperature.ambient_gain)
+    hw = config.hardware
+    if hw.mode == "sim":
+        from gpiozero.pins.mock import MockFactory
+
+        bus = FakeMLX90614Bus(hw.i2c_address)
+        thermometer = MLX90614(bus, hw.i2c_address, check_pec=hw.check_pec)
+        camera = SimCamera()
+        outputs = open_outputs(config, MockFactory())
+        sim = Simulator(bus, camera, outputs, model)
+        return Devices(thermometer, camera, outputs, sim)
+
+    opened: list[object] = []
+    try:
+        outputs = open_outputs(config)
+        opened.append(outputs)
+        real_thermometer = open_mlx90614(hw.i2c_bus, hw.i2c_address, check_pec=hw.check_pec)
+        opened.append(real_thermometer)
+        real_thermometer.ambient_temperature()  # answers at all?
+        from drivers.opencv_camera import OpenCVCamera
+
+        camera_dev = OpenCVCamera.open(hw.camera)
+    except Exception:
+        for device in reversed(opened):
+            device.close()  # type: ignore[attr-defined]
+        raise
+    return Devices(real_thermometer, camera_dev, outputs)
+
+
+__all__ = ["DeviceError", "Devices", "Simulator", "open_devices"]

@@ -1,0 +1,327 @@
+"""The gate service: camera → QR decode → booking → temperature → decide → store → outputs.
+
+Order of promises: the decision is recorded in one write transaction
+(together with the cap counter), the transaction commits, and only then are
+the outputs driven and the result returned. If the database cannot record,
+the visitor is referred to the officer and the gate stays closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from drivers.base import Frame
+from kiosk import bookings
+from kiosk.config import Config
+from kiosk.domain.admission import (
+    BookingFacts,
+    Decision,
+    Kind,
+    Policy,
+    PriorityReason,
+    Visit,
+    decide,
+    precheck,
+)
+from kiosk.domain.clock import business_date
+from kiosk.domain.reasons import Outcome, Reason
+from kiosk.domain.temperature import (
+    EstimationModel,
+    ReadingLimits,
+    TemperatureReading,
+    classify,
+)
+from kiosk.errors import InputError, SensorError, StorageError
+from kiosk.messages import message
+from kiosk.services.devices import Devices
+from kiosk.storage import Database, Entry
+from kiosk.storage import repository as repo
+from kiosk.vision.qr import decode_frame
+
+log = logging.getLogger(__name__)
+
+
+def policy_from(config: Config) -> Policy:
+    a = config.admission
+    return Policy(
+        office_id=config.site.office_id,
+        zone=config.site.zone,
+        daily_cap=a.daily_cap,
+        fever_threshold_c=a.fever_threshold_c,
+        reentry_window_minutes=a.reentry_window_minutes,
+        priority_uses_slot=a.priority_uses_slot,
+        opens_minute=a.minutes("opens"),
+        closes_minute=a.minutes("closes"),
+        open_days=frozenset(a.open_days),
+    )
+
+
+@dataclass(frozen=True)
+class GateResult:
+    decision: Decision
+    entry_id: int | None
+    reading: TemperatureReading | None
+    business_date: date
+    ts: datetime
+    kind: Kind
+    replayed: bool = False
+
+    def as_json(self, lang: str = "id") -> dict[str, Any]:
+        d = self.decision
+        reading = self.reading
+        return {
+            "decision": d.outcome.value,
+            "code": d.reason.value,
+            "message": message(d.reason, d.detail, lang),
+            "message_en": message(d.reason, d.detail, "en"),
+            "detail": dict(d.detail),
+            "kind": self.kind.value,
+            "entry_id": self.entry_id,
+            "business_date": self.business_date.isoformat(),
+            "ts": self.ts.isoformat(),
+            "temperature": None
+            if reading is None
+            else {
+                "state": reading.state.value,
+                "object_c": reading.object_c,
+                "ambient_c": reading.ambient_c,
+                "estimated_c": reading.estimated_c,
+                "source": reading.source,
+            },
+            "replayed": self.replayed,
+        }
+
+
+@dataclass
+class GateService:
+    config: Config
+    db: Database
+    devices: Devices
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    listeners: list[Callable[[GateResult], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.policy = policy_from(self.config)
+        t = self.config.temperature
+        self.model = EstimationModel(t.offset_c, t.ambient_gain)
+        self.limits = ReadingLimits(t.skin_min_c, t.skin_max_c, t.ambient_min_c, t.ambient_max_c)
+        self._measure_lock = threading.Lock()
+        self.last_result: GateResult | None = None
+
+    # -- status ------------------------------------------------------------
+    def today(self) -> dict[str, Any]:
+        now = self.clock()
+        day = business_date(now, self.policy.zone)
+        conn = self.db.connection()
+        used = repo.slots_used(conn, self.policy.office_id, day)
+        return {
+            "date": day.isoformat(),
+            "admitted": used,
+            "cap": self.policy.daily_cap,
+            "remaining": max(0, self.policy.daily_cap - used),
+            "full": used >= self.policy.daily_cap,
+            "outcomes": repo.outcome_counts(conn, self.policy.office_id, day),
+            "office_id": self.config.site.office_id,
+            "office_name": self.config.site.office_name,
+            "gate_id": self.config.site.gate_id,
+            "open": self.policy.is_open(now),
+        }
+
+    # -- the pipeline ------------------------------------------------------
+    def handle_frame(
+        self, frame: Frame, *, idempotency_key: str | None = None
+    ) -> GateResult | None:
+        """Decode a frame; the first code found is one attempt. ``None``: no code in view."""
+        texts = decode_frame(frame)
+        if not texts:
+            return None
+        return self.scan(texts[0], idempotency_key=idempotency_key)
+
+    def scan(self, text: str, *, idempotency_key: str | None = None) -> GateResult:
+        """A citizen shows a booking code (already decoded to text)."""
+        if idempotency_key and (earlier := self._replay(idempotency_key)):
+            return earlier
+        now = self.clock()
+        day = business_date(now, self.policy.zone)
+        with self.db.transaction(write=False) as conn:
+            facts = bookings.lookup_facts(conn, text, business_day=day)
+        visit = Visit(Kind.BOOKING, booking=facts)
+        if precheck(visit=visit, policy=self.policy, now=now) is not None:
+            return self._record(visit, None, text=text, idempotency_key=idempotency_key)
+        reading = self.measure()
+        return self._record(visit, reading, text=text, idempotency_key=idempotency_key)
+
+    def admit_walkin(self, officer: str, *, note: str | None = None) -> GateResult:
+        """An officer enters a walk-in citizen (measured like everyone; uses a slot)."""
+        visit = Visit(Kind.WALKIN, officer=_who(officer), note=note)
+        return self._record(visit, self.measure())
+
+    def admit_priority(
+        self, officer: str, reason: PriorityReason | str, *, note: str | None = None
+    ) -> GateResult:
+        """Officer override with a priority reason; recorded and audited, never hidden."""
+        try:
+            priority = PriorityReason(reason)
+        except ValueError:
+            choices = ", ".join(p.value for p in PriorityReason)
+            raise InputError(f"priority reason must be one of {choices}") from None
+        try:
+            visit = Visit(Kind.PRIORITY, officer=_who(officer), priority=priority, note=note)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        return self._record(visit, None)
+
+    def measure(self) -> TemperatureReading:
+        """One measurement; a sensor error becomes a FAULT reading, never an exception."""
+        with self._measure_lock:
+            try:
+                therm = self.devices.thermometer
+                ambient = therm.ambient_temperature()
+                obj = therm.object_temperature()
+            except SensorError as exc:
+                log.warning("thermometer fault: %s", exc)
+                return TemperatureReading.sensor_fault(str(exc))
+        return classify(obj, ambient, self.model, self.limits)
+
+    # -- recording ---------------------------------------------------------
+    def _replay(self, key: str) -> GateResult | None:
+        entry = repo.entry_by_idempotency_key(self.db.connection(), key)
+        return _result_from_entry(entry) if entry else None
+
+    def _record(
+        self,
+        visit: Visit,
+        reading: TemperatureReading | None,
+        *,
+        text: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> GateResult:
+        now = self.clock()
+        day = business_date(now, self.policy.zone)
+        try:
+            with self.db.transaction() as conn:
+                if idempotency_key and (
+                    earlier := repo.entry_by_idempotency_key(conn, idempotency_key)
+                ):
+                    return _result_from_entry(earlier)
+                if visit.kind is Kind.BOOKING and text is not None:
+                    # Fresh facts under the write lock: a concurrent gate may have admitted it.
+                    visit = Visit(
+                        Kind.BOOKING, booking=bookings.lookup_facts(conn, text, business_day=day)
+                    )
+                used = repo.slots_used(conn, self.policy.office_id, day)
+                decision = decide(
+                    visit=visit, reading=reading, used_today=used, policy=self.policy, now=now
+                )
+                if (
+                    decision.uses_slot
+                    and repo.take_slot(conn, self.policy.office_id, day, self.policy.daily_cap)
+                    is None
+                ):
+                    decision = decide(
+                        visit=visit,
+                        reading=reading,
+                        used_today=self.policy.daily_cap,
+                        policy=self.policy,
+                        now=now,
+                    )
+                entry_id = repo.insert_entry(
+                    conn, self._entry(visit, reading, decision, now, day, idempotency_key)
+                )
+                if visit.kind in (Kind.PRIORITY, Kind.WALKIN):
+                    repo.add_audit(
+                        conn,
+                        visit.officer or "?",
+                        f"admit_{visit.kind.value}",
+                        subject=f"entry:{entry_id}",
+                        details=" ".join(filter(None, [visit.priority, visit.note])) or None,
+                        now=now,
+                    )
+        except StorageError as exc:
+            log.error("cannot record a gate decision: %s", exc)
+            decision = Decision(Outcome.REFER, Reason.CANNOT_RECORD)
+            result = GateResult(decision, None, reading, day, now, visit.kind)
+            self._signal(result)
+            return result
+        result = GateResult(decision, entry_id, reading, day, now, visit.kind)
+        self._signal(result)
+        return result
+
+    def _entry(
+        self,
+        visit: Visit,
+        reading: TemperatureReading | None,
+        decision: Decision,
+        now: datetime,
+        day: date,
+        key: str | None,
+    ) -> Entry:
+        note = visit.note
+        if visit.priority is not None:
+            note = f"{visit.priority.value}: {note}" if note else visit.priority.value
+        return Entry(
+            ts=now,
+            business_date=day,
+            office_id=self.policy.office_id,
+            gate_id=self.config.site.gate_id,
+            kind=visit.kind.value,
+            outcome=decision.outcome.value,
+            reason=decision.reason.value,
+            uses_slot=decision.uses_slot,
+            booking_id=visit.booking.booking_id if visit.booking else None,
+            temp_object_c=reading.object_c if reading else None,
+            temp_ambient_c=reading.ambient_c if reading else None,
+            temp_estimated_c=reading.estimated_c if reading else None,
+            temp_source=reading.source if reading and reading.object_c is not None else None,
+            officer=visit.officer,
+            note=note,
+            idempotency_key=key,
+        )
+
+    def _signal(self, result: GateResult) -> None:
+        self.last_result = result
+        outcome = result.decision.outcome.value
+        if result.decision.reason in (Reason.SENSOR_FAULT, Reason.CANNOT_RECORD):
+            outcome = "fault"
+        try:
+            self.devices.outputs.signal(outcome)
+        except Exception:  # the decision is stored; a dead output must not hide it
+            log.exception("gate outputs failed")
+        for listener in list(self.listeners):
+            try:
+                listener(result)
+            except Exception:
+                log.exception("gate listener failed")
+
+
+def _who(officer: str) -> str:
+    name = (officer or "").strip()
+    if not name or len(name) > 64:
+        raise InputError("officer name is required (1–64 characters)")
+    return name
+
+
+def _result_from_entry(entry: Entry) -> GateResult:
+    from kiosk.domain.temperature import ReadingState
+
+    reading = None
+    if entry.temp_estimated_c is not None:
+        reading = TemperatureReading(
+            ReadingState.OK,
+            entry.temp_object_c,
+            entry.temp_ambient_c,
+            entry.temp_estimated_c,
+            source=entry.temp_source or "sensor",
+        )
+    decision = Decision(Outcome(entry.outcome), Reason(entry.reason), uses_slot=entry.uses_slot)
+    return GateResult(
+        decision, entry.id, reading, entry.business_date, entry.ts, Kind(entry.kind), replayed=True
+    )
+
+
+__all__ = ["BookingFacts", "GateResult", "GateService", "policy_from"]

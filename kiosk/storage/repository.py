@@ -1,0 +1,231 @@
+"""Every SQL statement the kiosk runs (besides migrations) lives here.
+
+Functions take an open connection (usually from ``Database.transaction()``)
+so the caller decides the transaction boundaries; rows come back as frozen
+dataclasses, never as cursors.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from kiosk.storage.database import utc_now_text
+
+
+@dataclass(frozen=True)
+class Booking:
+    id: str
+    office_id: str
+    date: date
+    name: str
+    service: str = ""
+    status: str = "valid"
+    source: str = "manual"
+
+
+@dataclass(frozen=True)
+class Entry:
+    ts: datetime
+    business_date: date
+    office_id: str
+    gate_id: str
+    kind: str
+    outcome: str
+    reason: str
+    uses_slot: bool = False
+    booking_id: str | None = None
+    temp_object_c: float | None = None
+    temp_ambient_c: float | None = None
+    temp_estimated_c: float | None = None
+    temp_source: str | None = None
+    officer: str | None = None
+    note: str | None = None
+    idempotency_key: str | None = None
+    id: int | None = None
+
+
+# -- bookings ---------------------------------------------------------------
+def _booking(row: sqlite3.Row) -> Booking:
+    return Booking(
+        id=row["id"],
+        office_id=row["office_id"],
+        date=date.fromisoformat(row["date"]),
+        name=row["name"],
+        service=row["service"],
+        status=row["status"],
+        source=row["source"],
+    )
+
+
+def get_booking(conn: sqlite3.Connection, booking_id: str) -> Booking | None:
+    row = conn.execute("SELECT * FROM bookings WHERE id = ?", (booking_id,)).fetchone()
+    return _booking(row) if row else None
+
+
+def insert_booking(conn: sqlite3.Connection, booking: Booking) -> None:
+    conn.execute(
+        "INSERT INTO bookings (id, office_id, service, date, name, status, source, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            booking.id,
+            booking.office_id,
+            booking.service,
+            booking.date.isoformat(),
+            booking.name,
+            booking.status,
+            booking.source,
+            utc_now_text(),
+        ),
+    )
+
+
+def bookings_on(conn: sqlite3.Connection, office_id: str, day: date) -> list[Booking]:
+    rows = conn.execute(
+        "SELECT * FROM bookings WHERE office_id = ? AND date = ? ORDER BY name, id",
+        (office_id, day.isoformat()),
+    ).fetchall()
+    return [_booking(r) for r in rows]
+
+
+# -- entries and the cap ----------------------------------------------------
+def _entry(row: sqlite3.Row) -> Entry:
+    return Entry(
+        id=row["id"],
+        ts=datetime.fromisoformat(row["ts_utc"]),
+        business_date=date.fromisoformat(row["business_date"]),
+        office_id=row["office_id"],
+        gate_id=row["gate_id"],
+        kind=row["kind"],
+        booking_id=row["booking_id"],
+        temp_object_c=row["temp_object_c"],
+        temp_ambient_c=row["temp_ambient_c"],
+        temp_estimated_c=row["temp_estimated_c"],
+        temp_source=row["temp_source"],
+        outcome=row["outcome"],
+        reason=row["reason"],
+        uses_slot=bool(row["uses_slot"]),
+        officer=row["officer"],
+        note=row["note"],
+        idempotency_key=row["idempotency_key"],
+    )
+
+
+def last_admission(
+    conn: sqlite3.Connection, booking_id: str, day: date
+) -> tuple[datetime, str] | None:
+    """Time and gate of this booking's first admission on ``day``, if any."""
+    row = conn.execute(
+        "SELECT ts_utc, gate_id FROM entries WHERE booking_id = ? AND business_date = ? "
+        "AND outcome = 'admitted' ORDER BY id LIMIT 1",
+        (booking_id, day.isoformat()),
+    ).fetchone()
+    return (datetime.fromisoformat(row[0]), row[1]) if row else None
+
+
+def slots_used(conn: sqlite3.Connection, office_id: str, day: date) -> int:
+    row = conn.execute(
+        "SELECT used FROM day_counters WHERE office_id = ? AND business_date = ?",
+        (office_id, day.isoformat()),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def take_slot(conn: sqlite3.Connection, office_id: str, day: date, cap: int) -> int | None:
+    """Use one of today's slots; returns the new count, or ``None`` when the cap is reached.
+
+    One conditional UPDATE (the CHECK constraint backs it up). The day's row is
+    created on first use; a changed cap applies to the current day too, but
+    never drops below what is already used.
+    """
+    conn.execute(
+        "INSERT INTO day_counters (office_id, business_date, used, cap) VALUES (?, ?, 0, ?) "
+        "ON CONFLICT (office_id, business_date) DO UPDATE "
+        "SET cap = MAX(excluded.cap, day_counters.used)",
+        (office_id, day.isoformat(), cap),
+    )
+    row = conn.execute(
+        "UPDATE day_counters SET used = used + 1 "
+        "WHERE office_id = ? AND business_date = ? AND used < cap RETURNING used",
+        (office_id, day.isoformat()),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def insert_entry(conn: sqlite3.Connection, entry: Entry) -> int:
+    cur = conn.execute(
+        "INSERT INTO entries (ts_utc, business_date, office_id, gate_id, kind, booking_id, "
+        "temp_object_c, temp_ambient_c, temp_estimated_c, temp_source, outcome, reason, "
+        "uses_slot, officer, note, idempotency_key) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            utc_now_text(entry.ts),
+            entry.business_date.isoformat(),
+            entry.office_id,
+            entry.gate_id,
+            entry.kind,
+            entry.booking_id,
+            entry.temp_object_c,
+            entry.temp_ambient_c,
+            entry.temp_estimated_c,
+            entry.temp_source,
+            entry.outcome,
+            entry.reason,
+            int(entry.uses_slot),
+            entry.officer,
+            entry.note,
+            entry.idempotency_key,
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def entry_by_idempotency_key(conn: sqlite3.Connection, key: str) -> Entry | None:
+    row = conn.execute("SELECT * FROM entries WHERE idempotency_key = ?", (key,)).fetchone()
+    return _entry(row) if row else None
+
+
+def entries_on(
+    conn: sqlite3.Connection, office_id: str, day: date, *, limit: int = 200
+) -> list[Entry]:
+    rows = conn.execute(
+        "SELECT * FROM entries WHERE office_id = ? AND business_date = ? ORDER BY id DESC LIMIT ?",
+        (office_id, day.isoformat(), limit),
+    ).fetchall()
+    return [_entry(r) for r in rows]
+
+
+def outcome_counts(conn: sqlite3.Connection, office_id: str, day: date) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT outcome, COUNT(*) FROM entries WHERE office_id = ? AND business_date = ? "
+        "GROUP BY outcome",
+        (office_id, day.isoformat()),
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def slot_rows(conn: sqlite3.Connection, office_id: str, day: date) -> int:
+    """Entries that used a slot on ``day`` (must always equal the counter)."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM entries WHERE office_id = ? AND business_date = ? AND uses_slot = 1",
+        (office_id, day.isoformat()),
+    ).fetchone()
+    return int(row[0])
+
+
+# -- audit ------------------------------------------------------------------
+def add_audit(
+    conn: sqlite3.Connection,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    details: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO audit_log (ts_utc, actor, action, subject, details) VALUES (?, ?, ?, ?, ?)",
+        (utc_now_text(now), actor, action, subject, details),
+    )

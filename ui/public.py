@@ -1,0 +1,41 @@
+"""Public routes: the citizen page, health and today's status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template
+
+from ui.helpers import kiosk, lang
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    k = kiosk()
+    return render_template("kiosk.html", today=k.gate.today(), sim=k.simulator is not None)
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    k = kiosk()
+    db_ok = k.db.integrity_ok()
+    status = "ok" if db_ok else "degraded"
+    return jsonify(
+        status=status,
+        database="ok" if db_ok else "integrity check failed",
+        mode=k.config.hardware.mode,
+        gate_id=k.config.site.gate_id,
+    ), 200
+
+
+@bp.get("/api/today")
+def today() -> Any:
+    return jsonify(kiosk().gate.today())
+
+
+@bp.get("/api/last")
+def last() -> Any:
+    result = kiosk().gate.last_result
+    return jsonify(result=result.as_json(lang()) if result else None)

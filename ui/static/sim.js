@@ -1,0 +1,41 @@
+"use strict";
+(function () {
+  async function post(url, body) {
+    const res = await fetch(url, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
+  }
+  async function refresh() {
+    const s = await (await fetch("/api/sim/state")).json();
+    document.getElementById("sim-outputs").textContent = JSON.stringify(s.simulator.outputs);
+    const list = document.getElementById("bookings");
+    list.replaceChildren(...s.bookings.map(function (b) {
+      const li = document.createElement("li");
+      const btn = document.createElement("button");
+      btn.type = "button";
+      btn.textContent = b.id + (b.service ? " (" + b.service + ")" : "");
+      btn.addEventListener("click", function () { document.getElementById("qr").value = b.id; });
+      li.appendChild(btn);
+      return li;
+    }));
+    const today = await (await fetch("/api/today")).json();
+    document.getElementById("sim-admitted").textContent = today.admitted;
+  }
+  document.getElementById("present-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    const t = parseFloat(document.getElementById("temperature").value);
+    const r = await post("/api/sim/present", {
+      qr: document.getElementById("qr").value, temperature_c: isNaN(t) ? null : t,
+    });
+    document.getElementById("sim-result").textContent = JSON.stringify(r.body, null, 2);
+    refresh();
+  });
+  document.getElementById("fault-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    const r = await post("/api/sim/fault", { fault: document.getElementById("fault").value });
+    document.getElementById("sim-result").textContent = JSON.stringify(r.body, null, 2);
+  });
+  refresh();
+  setInterval(refresh, 2000);
+})();
