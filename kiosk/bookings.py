@@ -7,6 +7,7 @@ offline-verifiable codes are handled by :mod:`kiosk.domain.bookingcode`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import secrets
@@ -15,12 +16,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 from kiosk.domain.admission import BookingFacts
+from kiosk.domain.bookingcode import Accepted, KeyRing, authenticate_code
 from kiosk.domain.reasons import Reason
 from kiosk.errors import BookingImportError, InputError
 from kiosk.storage import Booking
 from kiosk.storage import repository as repo
 
 MAX_PAYLOAD_BYTES = 512
+SIGNED_PREFIX = "KB:"
 BOOKING_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,39}$")
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -32,6 +35,13 @@ def new_booking_id() -> str:
     return "BK-" + "".join(secrets.choice(_ALPHABET) for _ in range(8))
 
 
+def derived_booking_id(office_id: str, day: date, name: str, service: str) -> str:
+    """A stable id for a CSV row that has none, so re-importing a file adds nothing twice."""
+    digest = hashlib.sha256(f"{office_id}|{day}|{name.casefold()}|{service}".encode()).digest()
+    number = int.from_bytes(digest[:5], "big")
+    return "BK-" + "".join(_ALPHABET[(number >> (5 * i)) & 31] for i in range(8))
+
+
 def parse_plain_code(text: str) -> str | None:
     """The booking id in a scanned text, or ``None`` if it is not a plain code."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_PAYLOAD_BYTES:
@@ -40,8 +50,21 @@ def parse_plain_code(text: str) -> str | None:
     return candidate if BOOKING_ID.match(candidate) else None
 
 
-def lookup_facts(conn: sqlite3.Connection, text: str, *, business_day: date) -> BookingFacts:
-    """Everything the rules need to know about a scanned text, on ``business_day``."""
+def lookup_facts(
+    conn: sqlite3.Connection,
+    text: str,
+    *,
+    business_day: date,
+    keyring: KeyRing | None = None,
+) -> BookingFacts:
+    """Everything the rules need to know about a scanned text, on ``business_day``.
+
+    Signed codes (``KB:…``) are checked offline against ``keyring``: genuine
+    codes need no local booking row, but a local row marked cancelled wins.
+    Plain booking ids must be in the local booking list.
+    """
+    if is_signed_code(text):
+        return _signed_facts(conn, text, business_day, keyring)
     booking_id = parse_plain_code(text)
     if booking_id is None:
         return BookingFacts(booking_id=None, problem=Reason.QR_INVALID)
@@ -56,6 +79,33 @@ def lookup_facts(conn: sqlite3.Connection, text: str, *, business_day: date) -> 
         office_id=booking.office_id,
         valid_from=booking.date,
         valid_until=booking.date,
+        admitted_at=earlier[0] if earlier else None,
+        admitted_gate=earlier[1] if earlier else None,
+    )
+
+
+def is_signed_code(text: str) -> bool:
+    return text.lstrip()[:3].upper() == SIGNED_PREFIX
+
+
+def _signed_facts(
+    conn: sqlite3.Connection, text: str, business_day: date, keyring: KeyRing | None
+) -> BookingFacts:
+    if keyring is None:
+        return BookingFacts(booking_id=None, problem=Reason.KEY_UNKNOWN)
+    verdict = authenticate_code(text, keyring=keyring)
+    if not isinstance(verdict, Accepted):
+        return BookingFacts(booking_id=None, problem=verdict.reason)
+    code = verdict.booking
+    local = repo.get_booking(conn, code.booking_id)
+    if local is not None and local.status == "cancelled":
+        return BookingFacts(booking_id=code.booking_id, problem=Reason.BOOKING_CANCELLED)
+    earlier = repo.last_admission(conn, code.booking_id, business_day)
+    return BookingFacts(
+        booking_id=code.booking_id,
+        office_id=code.office_id,
+        valid_from=code.valid_from,
+        valid_until=code.valid_until,
         admitted_at=earlier[0] if earlier else None,
         admitted_gate=earlier[1] if earlier else None,
     )
@@ -147,7 +197,14 @@ def read_booking_csv(path: Path, *, office_id: str) -> list[tuple[int, Booking]]
             errors.append((line, str(exc)))
             continue
         if booking.id in seen:
-            errors.append((line, f"booking id {booking.id} repeats line {seen[booking.id]}"))
+            if record.get("id", "").strip():
+                problem = f"booking id {booking.id} repeats line {seen[booking.id]}"
+            else:
+                problem = (
+                    f"same date, name and service as line {seen[booking.id]} "
+                    "(add an id column to tell two such bookings apart)"
+                )
+            errors.append((line, problem))
             continue
         seen[booking.id] = line
         rows.append((line, booking))
@@ -157,8 +214,8 @@ def read_booking_csv(path: Path, *, office_id: str) -> list[tuple[int, Booking]]
 
 
 def _row_to_booking(record: dict[str, str], office_id: str) -> Booking:
-    booking_id = record.get("id", "").strip().upper() or new_booking_id()
-    if not BOOKING_ID.match(booking_id):
+    booking_id = record.get("id", "").strip().upper()
+    if booking_id and not BOOKING_ID.match(booking_id):
         raise InputError(f"id {booking_id!r} must be 3–40 letters, digits or dashes")
     row_office = record.get("office_id", "").strip() or office_id
     if row_office != office_id:
@@ -166,12 +223,15 @@ def _row_to_booking(record: dict[str, str], office_id: str) -> Booking:
     status = record.get("status", "").strip().lower() or "valid"
     if status not in ("valid", "cancelled"):
         raise InputError(f"status {status!r} must be valid or cancelled")
+    day = parse_date(record["date"])
+    name = clean_name(record["name"])
+    service = clean_service(record.get("service", ""))
     return Booking(
-        id=booking_id,
+        id=booking_id or derived_booking_id(office_id, day, name, service),
         office_id=office_id,
-        date=parse_date(record["date"]),
-        name=clean_name(record["name"]),
-        service=clean_service(record.get("service", "")),
+        date=day,
+        name=name,
+        service=service,
         status=status,
         source="csv",
     )

@@ -164,6 +164,13 @@ def booking_add(config_path: Path | None, day: str, name: str, service: str) -> 
     from kiosk.storage import repository as repo
 
     config = _load(config_path)
+    if config.private_key_path is not None:
+        from kiosk.cli_codes import issue_signed
+
+        signed, text = issue_signed(config, day=day, name=name, service=service)
+        click.echo(f"booking {signed.id} for {signed.date} ({signed.service}) signed")
+        click.echo(text)
+        return
     new = Booking(
         id=new_booking_id(),
         office_id=config.site.office_id,
@@ -276,6 +283,8 @@ def db_upgrade(config_path: Path | None) -> None:
     finally:
         database.close()
 
+
+from kiosk import cli_codes as _cli_codes  # noqa: E402,F401  (registers keys/issue/verify/qr)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

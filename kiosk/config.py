@@ -137,6 +137,23 @@ class HardwareConfig(_Section):
     button_pin: int = Field(24, ge=0, le=27, description="BCM pin of the officer button.")
 
 
+class BookingsConfig(_Section):
+    public_keys: str = Field(
+        "keys/public-keys.json",
+        max_length=300,
+        description="Public key list for signed booking codes, relative to data_dir.",
+    )
+    private_key: str = Field(
+        "",
+        max_length=300,
+        description="Signing key for `kiosk booking issue/add` (keep it outside the data "
+        "folder; empty: `booking add` prints plain booking ids).",
+    )
+    default_service: str = Field(
+        "UMUM", pattern=r"^[A-Z0-9-]{1,8}$", description="Service code when none is given."
+    )
+
+
 class PathsConfig(_Section):
     data_dir: str = Field(".", description="Data folder, relative to the config file.")
     database: str = Field("kiosk.db", description="SQLite file, relative to data_dir.")
@@ -153,6 +170,7 @@ class Config(_Section):
     admission: AdmissionConfig = AdmissionConfig()
     temperature: TemperatureConfig = TemperatureConfig()
     hardware: HardwareConfig = HardwareConfig()
+    bookings: BookingsConfig = BookingsConfig()
     paths: PathsConfig = PathsConfig()
     server: ServerConfig = ServerConfig()
     # Where the file was read from; relative paths resolve against its folder.
@@ -169,6 +187,16 @@ class Config(_Section):
     @property
     def database_path(self) -> Path:
         return (self.data_dir / self.paths.database).resolve()
+
+    @property
+    def public_keys_path(self) -> Path:
+        return (self.data_dir / self.bookings.public_keys).resolve()
+
+    @property
+    def private_key_path(self) -> Path | None:
+        if not self.bookings.private_key:
+            return None
+        return (self.base_dir / self.bookings.private_key).resolve()
 
     def replace(self, **sections: Any) -> Config:
         """A copy with some sections' fields replaced, e.g. ``hardware={"mode": "sim"}``."""

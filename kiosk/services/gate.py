@@ -28,6 +28,7 @@ from kiosk.domain.admission import (
     decide,
     precheck,
 )
+from kiosk.domain.bookingcode import KeyRing
 from kiosk.domain.clock import business_date
 from kiosk.domain.reasons import Outcome, Reason
 from kiosk.domain.temperature import (
@@ -37,6 +38,7 @@ from kiosk.domain.temperature import (
     classify,
 )
 from kiosk.errors import InputError, SensorError, StorageError
+from kiosk.keys import load_keyring
 from kiosk.messages import message
 from kiosk.services.devices import Devices
 from kiosk.storage import Database, Entry
@@ -111,6 +113,7 @@ class GateService:
         self.model = EstimationModel(t.offset_c, t.ambient_gain)
         self.limits = ReadingLimits(t.skin_min_c, t.skin_max_c, t.ambient_min_c, t.ambient_max_c)
         self._measure_lock = threading.Lock()
+        self.keyring = load_gate_keyring(self.config)
         self.last_result: GateResult | None = None
 
     # -- status ------------------------------------------------------------
@@ -149,7 +152,7 @@ class GateService:
         now = self.clock()
         day = business_date(now, self.policy.zone)
         with self.db.transaction(write=False) as conn:
-            facts = bookings.lookup_facts(conn, text, business_day=day)
+            facts = bookings.lookup_facts(conn, text, business_day=day, keyring=self.keyring)
         visit = Visit(Kind.BOOKING, booking=facts)
         if precheck(visit=visit, policy=self.policy, now=now) is not None:
             return self._record(visit, None, text=text, idempotency_key=idempotency_key)
@@ -212,7 +215,10 @@ class GateService:
                 if visit.kind is Kind.BOOKING and text is not None:
                     # Fresh facts under the write lock: a concurrent gate may have admitted it.
                     visit = Visit(
-                        Kind.BOOKING, booking=bookings.lookup_facts(conn, text, business_day=day)
+                        Kind.BOOKING,
+                        booking=bookings.lookup_facts(
+                            conn, text, business_day=day, keyring=self.keyring
+                        ),
                     )
                 used = repo.slots_used(conn, self.policy.office_id, day)
                 decision = decide(
@@ -297,6 +303,15 @@ class GateService:
                 listener(result)
             except Exception:
                 log.exception("gate listener failed")
+
+
+def load_gate_keyring(config: Config) -> KeyRing | None:
+    """The public keys for signed codes; ``None`` (signed codes refused) when none exist."""
+    path = config.public_keys_path
+    if not path.exists():
+        log.warning("no public key list at %s: signed booking codes will be refused", path)
+        return None
+    return load_keyring(path)
 
 
 def _who(officer: str) -> str:

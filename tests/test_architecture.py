@@ -1,0 +1,64 @@
+"""Layering rules that keep the domain pure and the UI thin."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN_IN_DOMAIN = (
+    "flask",
+    "cv2",
+    "smbus2",
+    "gpiozero",
+    "sqlite3",
+    "numpy",
+    "zxingcpp",
+    "drivers",
+    "ui",
+    "kiosk.storage",
+    "kiosk.services",
+)
+
+
+def test_domain_imports_no_framework_or_hardware_module() -> None:
+    code = (
+        "import sys, kiosk.domain.admission, kiosk.domain.clock, kiosk.domain.temperature, "
+        "kiosk.domain.reasons\n"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {FORBIDDEN_IN_DOMAIN!r} "
+        f"or m in {FORBIDDEN_IN_DOMAIN!r}]\n"
+        "print(','.join(sorted(bad)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.strip()
+    assert out == ""
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_ui_never_imports_drivers_or_sql() -> None:
+    for path in (ROOT / "ui").rglob("*.py"):
+        for name in _imports(path):
+            root = name.split(".")[0]
+            assert root not in ("drivers", "sqlite3", "cv2", "smbus2", "gpiozero"), (path, name)
+
+
+def test_sql_lives_only_in_the_storage_package() -> None:
+    for path in list((ROOT / "kiosk").rglob("*.py")) + list((ROOT / "ui").rglob("*.py")):
+        if "storage" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for keyword in ("INSERT INTO", "UPDATE day_counters", "SELECT * FROM"):
+            assert keyword not in text, (path, keyword)
