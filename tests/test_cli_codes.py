@@ -1,0 +1,230 @@
+"""Signed codes end to end: keys, issue (ticket), verify, redemption, qr decode."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pytest
+from click.testing import CliRunner
+
+from kiosk.cli import main
+from kiosk.config import load_config
+from kiosk.datadir import init_data_dir
+from kiosk.services.runtime import Kiosk, simulate_present
+from kiosk.vision.qr import decode_frame
+from tests.datadir import shared_data
+from tests.test_cli import today_text
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture
+def signed_config(tmp_path: Path) -> Path:
+    path = init_data_dir(tmp_path / "data")
+    (tmp_path / "secret").mkdir()
+    text = path.read_text().replace(
+        'private_key = ""', f'private_key = "{tmp_path / "secret" / "signing.pem"}"'
+    )
+    path.write_text(text)
+    result = invoke("keys", "generate", "--config", str(path))
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_private_key_inside_data_folder_is_refused(tmp_path: Path) -> None:
+    path = init_data_dir(tmp_path / "data")
+    result = invoke(
+        "keys", "generate", "--config", str(path), "--private-key", str(tmp_path / "data" / "k.pem")
+    )
+    assert result.exit_code == 1
+    assert "inside the data folder" in result.output
+
+
+def test_issue_writes_a_ticket_whose_qr_verifies(signed_config: Path) -> None:
+    result = invoke(
+        "booking",
+        "issue",
+        "--config",
+        str(signed_config),
+        "--date",
+        today_text(signed_config),
+        "--name",
+        "Siti Rahayu",
+        "--service",
+        "KTP-EL",
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    code = lines[-1]
+    assert code.startswith("KB:")
+    png = Path(next(line.split(": ", 1)[1] for line in lines if line.endswith(".png")))
+    pdf = png.with_suffix(".pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert decode_frame(cv2.imread(str(png))) == [code]
+    verdict = invoke("booking", "verify", "--config", str(signed_config), code)
+    assert verdict.exit_code == 0
+    assert verdict.output.startswith("valid")
+
+
+@pytest.mark.parametrize(
+    "mangle, reason",
+    [
+        (lambda c: c[:-2] + ("AA" if c[-2:] != "AA" else "BB"), "bad_signature"),
+        (lambda c: "hello", "qr_invalid"),
+        (lambda c: "KB:" + "A" * 600, "qr_invalid"),
+    ],
+)
+def test_verify_rejects_with_reason_code(signed_config: Path, mangle: Any, reason: str) -> None:
+    code = (
+        invoke(
+            "booking",
+            "add",
+            "--config",
+            str(signed_config),
+            "--date",
+            today_text(signed_config),
+            "--name",
+            "Budi",
+        )
+        .output.strip()
+        .splitlines()[-1]
+    )
+    result = invoke("booking", "verify", "--config", str(signed_config), mangle(code))
+    assert result.exit_code == 1
+    assert result.output.split("\t")[1] == reason
+
+
+def test_verify_wrong_date_says_which(signed_config: Path) -> None:
+    code = (
+        invoke(
+            "booking",
+            "add",
+            "--config",
+            str(signed_config),
+            "--date",
+            "2030-01-02",
+            "--name",
+            "Budi",
+        )
+        .output.strip()
+        .splitlines()[-1]
+    )
+    result = invoke("booking", "verify", "--config", str(signed_config), code)
+    assert result.exit_code == 1
+    assert "booking_wrong_date" in result.output
+    assert "2030-01-02" in result.output
+
+
+def test_revoked_key_refuses_its_codes(signed_config: Path, tmp_path: Path) -> None:
+    code = (
+        invoke(
+            "booking",
+            "add",
+            "--config",
+            str(signed_config),
+            "--date",
+            today_text(signed_config),
+            "--name",
+            "Budi",
+        )
+        .output.strip()
+        .splitlines()[-1]
+    )
+    key_id = invoke("keys", "list", "--config", str(signed_config)).output.split("\t")[0]
+    # A second key first, so the list still has an active key after the revocation.
+    second = invoke(
+        "keys",
+        "generate",
+        "--config",
+        str(signed_config),
+        "--private-key",
+        str(tmp_path / "secret" / "k2.pem"),
+    )
+    assert second.exit_code == 0, second.output
+    assert invoke("keys", "revoke", "--config", str(signed_config), key_id).exit_code == 0
+    result = invoke("booking", "verify", "--config", str(signed_config), code)
+    assert result.exit_code == 1
+    assert "key_revoked" in result.output
+
+
+@pytest.mark.parametrize("window, others", [(0, "booking_used"), (480, "readmitted")])
+def test_concurrent_redemptions_use_exactly_one_slot(
+    signed_config: Path, window: int, others: str
+) -> None:
+    code = (
+        invoke(
+            "booking",
+            "add",
+            "--config",
+            str(signed_config),
+            "--date",
+            today_text(signed_config),
+            "--name",
+            "Budi",
+        )
+        .output.strip()
+        .splitlines()[-1]
+    )
+    config = load_config(signed_config).replace(admission={"reentry_window_minutes": window})
+    kiosks = [Kiosk.start(config) for _ in range(4)]  # four gates on one database
+    results: list[Any] = []
+    barrier = threading.Barrier(20)
+
+    def redeem(k: Kiosk) -> None:
+        barrier.wait()
+        k.simulator.set_body_temperature(36.6)  # type: ignore[union-attr]
+        results.append(k.gate.scan(code))
+
+    threads = [threading.Thread(target=redeem, args=(kiosks[i % 4],)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in kiosks:
+        k.close()
+    reasons = sorted(r.decision.reason.value for r in results)
+    assert reasons.count("admitted") == 1
+    assert reasons.count(others) == 19
+    assert sum(r.decision.uses_slot for r in results) == 1
+
+
+def test_signed_code_through_the_simulated_camera(signed_config: Path) -> None:
+    code = (
+        invoke(
+            "booking",
+            "add",
+            "--config",
+            str(signed_config),
+            "--date",
+            today_text(signed_config),
+            "--name",
+            "Budi",
+        )
+        .output.strip()
+        .splitlines()[-1]
+    )
+    kiosk = Kiosk.start(load_config(signed_config))
+    try:
+        assert simulate_present(kiosk, code, 36.6).decision.reason.value == "admitted"
+        assert simulate_present(kiosk, code, 36.6).decision.reason.value == "readmitted"
+    finally:
+        kiosk.close()
+
+
+def test_qr_decode_prints_file_tab_text(tmp_path: Path) -> None:
+    photos = shared_data("qr-photos")
+    sample = sorted(photos.glob("qrcode-1/*.png"))[0]
+    expected = sample.with_suffix(".txt").read_text(encoding="utf-8")
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), 255 * __import__("numpy").ones((100, 100), dtype="uint8"))
+    result = invoke("qr", "decode", str(sample), str(blank))
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split("\t", 1)[0] == str(sample)
+    assert lines[0].split("\t", 1)[1].replace("\\n", "\n") == expected
+    assert lines[1] == f"{blank}\t-"
