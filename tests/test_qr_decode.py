@@ -156,9 +156,21 @@ def test_non_contiguous_frame_is_accepted() -> None:
     assert decode_frame(frame[:, ::2]) == ["BOOK-8"]
 
 
-def test_large_frame_is_shrunk_and_still_decodes() -> None:
-    frame = camera_frame(symbol("BOOK-HD", module=12), angle=5, size=(1080, 1920), noise=5)
-    assert decode_frame(frame) == ["BOOK-HD"]
+@pytest.mark.parametrize(
+    ("size", "working"),
+    [((480, 640), (480, 640)), ((1080, 1920), (1080, 1920)), ((1944, 2592), (972, 1296))],
+)
+def test_only_frames_beyond_1080p_are_shrunk_by_a_whole_factor(
+    size: tuple[int, int], working: tuple[int, int]
+) -> None:
+    gray = qr.working_image(np.zeros((*size, 3), np.uint8))
+    assert gray is not None and gray.shape == working
+
+
+def test_large_frames_decode() -> None:
+    for size in [(1080, 1920), (1944, 2592)]:
+        frame = camera_frame(symbol("BOOK-HD", module=12), angle=5, size=size, noise=5)
+        assert decode_frame(frame) == ["BOOK-HD"]
 
 
 def test_light_on_dark_code_decodes() -> None:
