@@ -112,6 +112,27 @@ class TemperatureConfig(_Section):
     )
     ambient_min_c: float = Field(16.0, ge=0.0, le=30.0, description="Coldest validated room air.")
     ambient_max_c: float = Field(40.0, ge=25.0, le=50.0, description="Warmest validated room air.")
+    sample_hz: float = Field(
+        20.0, ge=1.0, le=1000.0, description="Thermometer samples per second while measuring."
+    )
+    settle_s: float = Field(
+        0.2, ge=0.0, le=7.0, description="Sensor settling time after a person steps up (filter)."
+    )
+    stable_window: int = Field(
+        4, ge=2, le=50, description="Consecutive samples that must agree for a stable reading."
+    )
+    max_spread_c: float = Field(
+        0.3, ge=0.05, le=2.0, description="How far those samples may spread, °C."
+    )
+    measure_timeout_s: float = Field(
+        4.0, ge=0.5, le=30.0, description="Give up (step closer) after this long without one."
+    )
+    recheck_elevated: bool = Field(
+        True, description="Measure an elevated reading a second time before referring."
+    )
+    recheck_pause_s: float = Field(
+        2.0, ge=0.0, le=120.0, description="Pause before the second measurement."
+    )
 
 
 class HardwareConfig(_Section):

@@ -13,6 +13,13 @@ from kiosk.config import load_config
 from kiosk.datadir import init_data_dir
 from kiosk.services.runtime import Kiosk
 
+FAST_MEASUREMENT = {
+    "sample_hz": 1000.0,
+    "settle_s": 0.0,
+    "stable_window": 2,
+    "recheck_pause_s": 0.0,
+}
+
 
 class FakeClock:
     """A settable UTC clock for the gate service."""
@@ -32,8 +39,9 @@ def make_kiosk(tmp_path: Path) -> Iterator[Callable[..., Kiosk]]:
     def factory(*, clock: Callable[[], datetime] | None = None, **sections: Any) -> Kiosk:
         folder = tmp_path / f"data{len(started)}"
         config = load_config(init_data_dir(folder))
-        if sections:
-            config = config.replace(**sections)
+        # Fast sampling: the simulated sensor is steady at once; the policy itself is tested apart.
+        sections["temperature"] = {**FAST_MEASUREMENT, **sections.get("temperature", {})}
+        config = config.replace(**sections)
         kiosk = Kiosk.start(config)
         if clock is not None:
             kiosk.gate.clock = clock

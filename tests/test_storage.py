@@ -47,7 +47,7 @@ def test_pragmas(db: Database) -> None:
 
 def test_migrations_are_idempotent(db: Database) -> None:
     assert db.migrate() == []
-    assert db.schema_version() == 1
+    assert db.schema_version() == 2
 
 
 def test_entries_are_append_only(db: Database) -> None:

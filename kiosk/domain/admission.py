@@ -199,7 +199,7 @@ def temperature_problem(reading: TemperatureReading | None, policy: Policy) -> D
         return _refer(Reason.SENSOR_FAULT)
     if reading.state is ReadingState.AMBIENT_OUT_OF_RANGE:
         return _refer(Reason.AMBIENT_OUT_OF_RANGE, ambient_c=f"{reading.ambient_c:.1f}")
-    if reading.state in (ReadingState.NO_PERSON, ReadingState.IMPLAUSIBLE):
+    if reading.state in (ReadingState.NO_PERSON, ReadingState.IMPLAUSIBLE, ReadingState.UNSTABLE):
         return _deny(Reason.NO_READING, state=reading.state.value)
     assert reading.estimated_c is not None
     if reading.estimated_c >= policy.fever_threshold_c:

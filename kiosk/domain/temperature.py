@@ -41,6 +41,8 @@ class ReadingState(StrEnum):
     OK = "ok"
     NO_PERSON = "no_person"
     IMPLAUSIBLE = "implausible"
+    UNSTABLE = "unstable"
+    """Somebody was there but the reading never settled (moving, hair, hat)."""
     AMBIENT_OUT_OF_RANGE = "ambient_out_of_range"
     FAULT = "fault"
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -30,12 +32,13 @@ from kiosk.domain.admission import (
 )
 from kiosk.domain.bookingcode import KeyRing
 from kiosk.domain.clock import business_date
+from kiosk.domain.measurement import MeasurementPolicy, Sample, assess
 from kiosk.domain.reasons import Outcome, Reason
 from kiosk.domain.temperature import (
     EstimationModel,
     ReadingLimits,
+    ReadingState,
     TemperatureReading,
-    classify,
 )
 from kiosk.errors import InputError, SensorError, StorageError
 from kiosk.keys import load_keyring
@@ -46,6 +49,11 @@ from kiosk.storage import repository as repo
 from kiosk.vision.qr import decode_frame
 
 log = logging.getLogger(__name__)
+
+
+REFERRALS_FOR_CLINICAL = frozenset(
+    {Reason.FEVER, Reason.SENSOR_FAULT, Reason.AMBIENT_OUT_OF_RANGE, Reason.TEMPERATURE_RECHECK}
+)
 
 
 def policy_from(config: Config) -> Policy:
@@ -60,6 +68,7 @@ def policy_from(config: Config) -> Policy:
         opens_minute=a.minutes("opens"),
         closes_minute=a.minutes("closes"),
         open_days=frozenset(a.open_days),
+        recheck_elevated=config.temperature.recheck_elevated,
     )
 
 
@@ -106,12 +115,24 @@ class GateService:
     devices: Devices
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     listeners: list[Callable[[GateResult], None]] = field(default_factory=list)
+    interim_listeners: list[Callable[[Reason], None]] = field(default_factory=list)
+
+    monotonic: Callable[[], float] = field(default=time.monotonic)
+    sleep: Callable[[float], None] = field(default=time.sleep)
 
     def __post_init__(self) -> None:
         self.policy = policy_from(self.config)
         t = self.config.temperature
-        self.model = EstimationModel(t.offset_c, t.ambient_gain)
         self.limits = ReadingLimits(t.skin_min_c, t.skin_max_c, t.ambient_min_c, t.ambient_max_c)
+        self.measurement = MeasurementPolicy(
+            sample_hz=t.sample_hz,
+            settle_s=t.settle_s,
+            window=t.stable_window,
+            max_spread_c=t.max_spread_c,
+            timeout_s=t.measure_timeout_s,
+        )
+        self.model = self.current_model()
+        self._referrals: OrderedDict[int, tuple[Visit, str | None]] = OrderedDict()
         self._measure_lock = threading.Lock()
         self.keyring = load_gate_keyring(self.config)
         self.last_result: GateResult | None = None
@@ -156,13 +177,13 @@ class GateService:
         visit = Visit(Kind.BOOKING, booking=facts)
         if precheck(visit=visit, policy=self.policy, now=now) is not None:
             return self._record(visit, None, text=text, idempotency_key=idempotency_key)
-        reading = self.measure()
+        reading = self.screen()
         return self._record(visit, reading, text=text, idempotency_key=idempotency_key)
 
     def admit_walkin(self, officer: str, *, note: str | None = None) -> GateResult:
         """An officer enters a walk-in citizen (measured like everyone; uses a slot)."""
         visit = Visit(Kind.WALKIN, officer=_who(officer), note=note)
-        return self._record(visit, self.measure())
+        return self._record(visit, self.screen())
 
     def admit_priority(
         self, officer: str, reason: PriorityReason | str, *, note: str | None = None
@@ -179,17 +200,81 @@ class GateService:
             raise InputError(str(exc)) from None
         return self._record(visit, None)
 
+    def current_model(self) -> EstimationModel:
+        """The newest stored calibration for this gate, else the configured defaults."""
+        cal = repo.latest_calibration(self.db.connection(), self.config.site.gate_id)
+        if cal is not None:
+            return EstimationModel(cal.offset_c, cal.ambient_gain)
+        t = self.config.temperature
+        return EstimationModel(t.offset_c, t.ambient_gain)
+
     def measure(self) -> TemperatureReading:
-        """One measurement; a sensor error becomes a FAULT reading, never an exception."""
+        """Sample until the measurement policy gives a reading (see kiosk.domain.measurement).
+
+        A sensor error becomes a FAULT reading, never an exception.
+        """
+        policy = self.measurement
+        interval = 1.0 / policy.sample_hz
+        samples: list[Sample] = []
         with self._measure_lock:
-            try:
-                therm = self.devices.thermometer
-                ambient = therm.ambient_temperature()
-                obj = therm.object_temperature()
-            except SensorError as exc:
-                log.warning("thermometer fault: %s", exc)
-                return TemperatureReading.sensor_fault(str(exc))
-        return classify(obj, ambient, self.model, self.limits)
+            therm = self.devices.thermometer
+            started = self.monotonic()
+            while True:
+                try:
+                    ambient = therm.ambient_temperature()
+                    obj = therm.object_temperature()
+                except SensorError as exc:
+                    log.warning("thermometer fault: %s", exc)
+                    return TemperatureReading.sensor_fault(str(exc))
+                now = self.monotonic()
+                samples.append(Sample(now, obj, ambient))
+                reading = assess(
+                    samples,
+                    started=started,
+                    now=now,
+                    policy=policy,
+                    model=self.model,
+                    limits=self.limits,
+                )
+                if reading is not None:
+                    return reading
+                self.sleep(interval)
+
+    def screen(self) -> TemperatureReading:
+        """Measure; an elevated first reading is measured again after a pause."""
+        reading = self.measure()
+        if (
+            self.config.temperature.recheck_elevated
+            and reading.estimated_c is not None
+            and reading.state is ReadingState.OK
+            and reading.estimated_c >= self.policy.fever_threshold_c
+        ):
+            self._notify_interim(Reason.TEMPERATURE_RECHECK)
+            self.sleep(self.config.temperature.recheck_pause_s)
+            reading = replace(self.measure(), is_recheck=True)
+        return reading
+
+    def clinical_reading(self, entry_id: int, celsius: float, officer: str) -> GateResult:
+        """An officer's clinical thermometer value decides a referred visit; recorded and audited."""
+        if not 30.0 <= celsius <= 45.0:
+            raise InputError("clinical temperature must be between 30 and 45 °C")
+        try:
+            visit, text = self._referrals.pop(entry_id)
+        except KeyError:
+            raise InputError(
+                f"entry {entry_id} is not a referral awaiting a clinical reading "
+                "(or it expired: ask the visitor to scan again)"
+            ) from None
+        reading = TemperatureReading(
+            ReadingState.OK, estimated_c=round(celsius, 2), source="clinical", is_recheck=True
+        )
+        return self._record(
+            visit,
+            reading,
+            text=text,
+            officer=_who(officer),
+            note=f"clinical reading for entry {entry_id}",
+        )
 
     # -- recording ---------------------------------------------------------
     def _replay(self, key: str) -> GateResult | None:
@@ -203,6 +288,8 @@ class GateService:
         *,
         text: str | None = None,
         idempotency_key: str | None = None,
+        officer: str | None = None,
+        note: str | None = None,
     ) -> GateResult:
         now = self.clock()
         day = business_date(now, self.policy.zone)
@@ -236,9 +323,19 @@ class GateService:
                         policy=self.policy,
                         now=now,
                     )
-                entry_id = repo.insert_entry(
-                    conn, self._entry(visit, reading, decision, now, day, idempotency_key)
-                )
+                entry = self._entry(visit, reading, decision, now, day, idempotency_key)
+                if officer is not None:
+                    entry = replace(entry, officer=officer, note=note)
+                entry_id = repo.insert_entry(conn, entry)
+                if officer is not None:
+                    repo.add_audit(
+                        conn,
+                        officer,
+                        "clinical_reading",
+                        subject=f"entry:{entry_id}",
+                        details=f"{note}; {decision.outcome.value}/{decision.reason.value}",
+                        now=now,
+                    )
                 if visit.kind in (Kind.PRIORITY, Kind.WALKIN):
                     repo.add_audit(
                         conn,
@@ -255,8 +352,20 @@ class GateService:
             self._signal(result)
             return result
         result = GateResult(decision, entry_id, reading, day, now, visit.kind)
+        if decision.outcome is Outcome.REFER and decision.reason in REFERRALS_FOR_CLINICAL:
+            self._referrals[entry_id] = (visit, text)
+            while len(self._referrals) > 100:
+                self._referrals.popitem(last=False)
         self._signal(result)
         return result
+
+    def _notify_interim(self, reason: Reason) -> None:
+        """Tell the screens about a step that is not a decision (nothing is stored)."""
+        for listener in list(self.interim_listeners):
+            try:
+                listener(reason)
+            except Exception:
+                log.exception("interim listener failed")
 
     def _entry(
         self,
@@ -283,7 +392,7 @@ class GateService:
             temp_object_c=reading.object_c if reading else None,
             temp_ambient_c=reading.ambient_c if reading else None,
             temp_estimated_c=reading.estimated_c if reading else None,
-            temp_source=reading.source if reading and reading.object_c is not None else None,
+            temp_source=reading.source if reading and reading.estimated_c is not None else None,
             officer=visit.officer,
             note=note,
             idempotency_key=key,

@@ -229,3 +229,51 @@ def add_audit(
         "INSERT INTO audit_log (ts_utc, actor, action, subject, details) VALUES (?, ?, ?, ?, ?)",
         (utc_now_text(now), actor, action, subject, details),
     )
+
+
+# -- calibrations -----------------------------------------------------------
+@dataclass(frozen=True)
+class Calibration:
+    ts: datetime
+    gate_id: str
+    operator: str
+    offset_c: float
+    ambient_gain: float
+    pairs: int
+    rms_residual_c: float
+    pairs_json: str = "[]"
+
+
+def add_calibration(conn: sqlite3.Connection, cal: Calibration) -> None:
+    conn.execute(
+        "INSERT INTO calibrations (ts_utc, gate_id, operator, offset_c, ambient_gain, pairs, "
+        "rms_residual_c, pairs_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            utc_now_text(cal.ts),
+            cal.gate_id,
+            cal.operator,
+            cal.offset_c,
+            cal.ambient_gain,
+            cal.pairs,
+            cal.rms_residual_c,
+            cal.pairs_json,
+        ),
+    )
+
+
+def latest_calibration(conn: sqlite3.Connection, gate_id: str) -> Calibration | None:
+    row = conn.execute(
+        "SELECT * FROM calibrations WHERE gate_id = ? ORDER BY id DESC LIMIT 1", (gate_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return Calibration(
+        ts=datetime.fromisoformat(row["ts_utc"]),
+        gate_id=row["gate_id"],
+        operator=row["operator"],
+        offset_c=row["offset_c"],
+        ambient_gain=row["ambient_gain"],
+        pairs=row["pairs"],
+        rms_residual_c=row["rms_residual_c"],
+        pairs_json=row["pairs_json"],
+    )
