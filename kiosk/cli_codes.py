@@ -218,3 +218,43 @@ def qr_decode(files: tuple[Path, ...]) -> None:
 
 def _printable(text: str) -> str:
     return text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+@booking.command("sync")
+@config_option
+@click.option("--date", "day", default=None, help="Business date (default: today).")
+def booking_sync(config_path: Path | None, day: str | None) -> None:
+    """Pull the day's bookings from the booking system; the last good list is kept on failure."""
+    from kiosk.booking_sources import sync_day_list
+
+    config = _load(config_path)
+    src = config.booking_source
+    if not src.day_list_url:
+        raise ConfigError("booking_source.day_list_url is not set in the configuration")
+    when = parse_date(day) if day else _today(config)
+    db = Database(config.database_path)
+    try:
+        db.migrate()
+        result = sync_day_list(
+            db,
+            url=src.day_list_url,
+            office_id=config.site.office_id,
+            day=when,
+            connect_timeout=src.connect_timeout_s,
+            read_timeout=src.read_timeout_s,
+            retries=src.retries,
+            state_path=config.data_dir / src.sync_state_file,
+        )
+    finally:
+        db.close()
+    if not result.ok:
+        click.echo(f"sync failed, the last good list is kept: {result.error}", err=True)
+        raise SystemExit(1)
+    click.echo(
+        f"{when}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged"
+        + (
+            f"; {len(result.not_in_remote)} local booking(s) not in the remote list"
+            if result.not_in_remote
+            else ""
+        )
+    )

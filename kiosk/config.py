@@ -175,6 +175,41 @@ class BookingsConfig(_Section):
     )
 
 
+class BookingSourceConfig(_Section):
+    day_list_url: str = Field(
+        "",
+        max_length=200,
+        pattern=r"^(https?://\S+)?$",
+        description="Booking system day-list URL for `kiosk booking sync` (empty: off).",
+    )
+    live_lookup_url: str = Field(
+        "",
+        max_length=200,
+        pattern=r"^(https?://\S+)?$",
+        description="Booking system API base for a live look-up per scan (empty: off).",
+    )
+    connect_timeout_s: float = Field(3.0, ge=0.1, le=3.0, description="HTTP connect timeout.")
+    read_timeout_s: float = Field(5.0, ge=0.1, le=5.0, description="HTTP read timeout.")
+    retries: int = Field(2, ge=0, le=5, description="GET retries (with jitter).")
+    live_deadline_s: float = Field(
+        6.0, ge=0.5, le=7.5, description="Give up on the live look-up after this (decision < 8 s)."
+    )
+    sync_times: tuple[str, ...] = Field(
+        ("05:00",), description="Daily sync times HH:MM; a sync also runs 15 min before opening."
+    )
+    sync_state_file: str = Field(
+        "booking_sync.json", max_length=200, description="Last sync result, in data_dir."
+    )
+
+    @field_validator("sync_times")
+    @classmethod
+    def _times(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if not _HHMM.match(item) or item.startswith("24"):
+                raise ValueError(f"expected HH:MM times, got {item!r}")
+        return value
+
+
 class PathsConfig(_Section):
     data_dir: str = Field(".", description="Data folder, relative to the config file.")
     database: str = Field("kiosk.db", description="SQLite file, relative to data_dir.")
@@ -192,6 +227,7 @@ class Config(_Section):
     temperature: TemperatureConfig = TemperatureConfig()
     hardware: HardwareConfig = HardwareConfig()
     bookings: BookingsConfig = BookingsConfig()
+    booking_source: BookingSourceConfig = BookingSourceConfig()
     paths: PathsConfig = PathsConfig()
     server: ServerConfig = ServerConfig()
     # Where the file was read from; relative paths resolve against its folder.

@@ -19,8 +19,8 @@ class StorageError(KioskError):
     """The database cannot record or read what it must."""
 
 
-class CapacityError(StorageError):
-    """Today's admission cap is reached (raised only where a slot was required)."""
+class ConstraintError(StorageError):
+    """The database refused a write that breaks one of its rules (a bug or a race lost)."""
 
 
 class SensorError(KioskError):

@@ -9,6 +9,7 @@ the visitor is referred to the officer and the gate stays closed.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -19,6 +20,7 @@ from typing import Any
 
 from drivers.base import Frame
 from kiosk import bookings
+from kiosk.booking_sources import LiveAnswer, LiveLookup, LiveStatus, facts_for_answer
 from kiosk.config import Config
 from kiosk.domain.admission import (
     BookingFacts,
@@ -135,6 +137,16 @@ class GateService:
         self._referrals: OrderedDict[int, tuple[Visit, str | None]] = OrderedDict()
         self._measure_lock = threading.Lock()
         self.keyring = load_gate_keyring(self.config)
+        src = self.config.booking_source
+        self.live: LiveLookup | None = None
+        if src.live_lookup_url:
+            self.live = LiveLookup(
+                src.live_lookup_url,
+                connect_timeout=src.connect_timeout_s,
+                read_timeout=src.read_timeout_s,
+                retries=src.retries,
+                deadline_s=src.live_deadline_s,
+            )
         self.last_result: GateResult | None = None
 
     # -- status ------------------------------------------------------------
@@ -168,17 +180,41 @@ class GateService:
 
     def scan(self, text: str, *, idempotency_key: str | None = None) -> GateResult:
         """A citizen shows a booking code (already decoded to text)."""
-        if idempotency_key and (earlier := self._replay(idempotency_key)):
-            return earlier
         now = self.clock()
         day = business_date(now, self.policy.zone)
-        with self.db.transaction(write=False) as conn:
-            facts = bookings.lookup_facts(conn, text, business_day=day, keyring=self.keyring)
+        try:
+            if idempotency_key and (earlier := self._replay(idempotency_key)):
+                return earlier
+            # The remote look-up (if any) runs before, never inside, a transaction.
+            answer = self._ask_live(text)
+            with self.db.transaction(write=False) as conn:
+                facts = self._facts(conn, text, day, answer)
+        except StorageError as exc:
+            return self._cannot_record(exc, Kind.BOOKING, None, day, now)
         visit = Visit(Kind.BOOKING, booking=facts)
-        if precheck(visit=visit, policy=self.policy, now=now) is not None:
-            return self._record(visit, None, text=text, idempotency_key=idempotency_key)
-        reading = self.screen()
-        return self._record(visit, reading, text=text, idempotency_key=idempotency_key)
+        reading = None if precheck(visit=visit, policy=self.policy, now=now) else self.screen()
+        return self._record(
+            visit, reading, text=text, idempotency_key=idempotency_key, answer=answer
+        )
+
+    def _ask_live(self, text: str) -> LiveAnswer | None:
+        if self.live is None or (booking_id := bookings.parse_plain_code(text)) is None:
+            return None
+        answer = self.live.lookup(booking_id)
+        if answer.status is LiveStatus.UNAVAILABLE:
+            log.warning("booking system unavailable (%s): using the local list", answer.reason)
+        return answer
+
+    def _facts(
+        self, conn: sqlite3.Connection, text: str, day: date, answer: LiveAnswer | None
+    ) -> BookingFacts:
+        if answer is None:
+            return bookings.lookup_facts(conn, text, business_day=day, keyring=self.keyring)
+        return facts_for_answer(conn, text, answer, business_day=day, keyring=self.keyring)[0]
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.close()
 
     def admit_walkin(self, officer: str, *, note: str | None = None) -> GateResult:
         """An officer enters a walk-in citizen (measured like everyone; uses a slot)."""
@@ -290,6 +326,7 @@ class GateService:
         idempotency_key: str | None = None,
         officer: str | None = None,
         note: str | None = None,
+        answer: LiveAnswer | None = None,
     ) -> GateResult:
         now = self.clock()
         day = business_date(now, self.policy.zone)
@@ -301,12 +338,7 @@ class GateService:
                     return _result_from_entry(earlier)
                 if visit.kind is Kind.BOOKING and text is not None:
                     # Fresh facts under the write lock: a concurrent gate may have admitted it.
-                    visit = Visit(
-                        Kind.BOOKING,
-                        booking=bookings.lookup_facts(
-                            conn, text, business_day=day, keyring=self.keyring
-                        ),
-                    )
+                    visit = Visit(Kind.BOOKING, booking=self._facts(conn, text, day, answer))
                 used = repo.slots_used(conn, self.policy.office_id, day)
                 decision = decide(
                     visit=visit, reading=reading, used_today=used, policy=self.policy, now=now
@@ -346,16 +378,27 @@ class GateService:
                         now=now,
                     )
         except StorageError as exc:
-            log.error("cannot record a gate decision: %s", exc)
-            decision = Decision(Outcome.REFER, Reason.CANNOT_RECORD)
-            result = GateResult(decision, None, reading, day, now, visit.kind)
-            self._signal(result)
-            return result
+            return self._cannot_record(exc, visit.kind, reading, day, now)
         result = GateResult(decision, entry_id, reading, day, now, visit.kind)
         if decision.outcome is Outcome.REFER and decision.reason in REFERRALS_FOR_CLINICAL:
             self._referrals[entry_id] = (visit, text)
             while len(self._referrals) > 100:
                 self._referrals.popitem(last=False)
+        self._signal(result)
+        return result
+
+    def _cannot_record(
+        self,
+        exc: StorageError,
+        kind: Kind,
+        reading: TemperatureReading | None,
+        day: date,
+        now: datetime,
+    ) -> GateResult:
+        """Nothing was stored: refer to the officer, gate closed, fault signalled."""
+        log.error("cannot record a gate decision: %s", exc)
+        decision = Decision(Outcome.REFER, Reason.CANNOT_RECORD)
+        result = GateResult(decision, None, reading, day, now, kind)
         self._signal(result)
         return result
 

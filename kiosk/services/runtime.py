@@ -44,6 +44,7 @@ class Kiosk:
 
     def close(self) -> None:
         self.devices.close()
+        self.gate.close()
         self.db.close()
 
 

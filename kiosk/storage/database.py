@@ -20,10 +20,23 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-from kiosk.errors import StorageError
+from kiosk.errors import ConstraintError, StorageError
 
 BUSY_TIMEOUT_MS = 30_000
 DIALECT = "sqlite"
+
+
+def _explain(exc: sqlite3.Error, path: Path) -> str:
+    text = str(exc)
+    if "full" in text:
+        return (
+            f"cannot record: the disk holding {path} is full — free space, then see `kiosk doctor`"
+        )
+    if "malformed" in text or "not a database" in text:
+        return f"cannot record: database {path} is damaged — restore a backup (`kiosk doctor`)"
+    if "readonly" in text or "read-only" in text:
+        return f"cannot record: database {path} is read-only — check file permissions"
+    return f"cannot record: database error on {path}: {text} — see the officer"
 
 
 def _is_locked(exc: sqlite3.OperationalError) -> bool:
@@ -68,6 +81,7 @@ class Database:
 
     # -- connections -------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._open()
@@ -120,9 +134,14 @@ class Database:
         self._begin(conn, "BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
         try:
             yield conn
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise ConstraintError(f"refused by the database: {exc}") from exc
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(_explain(exc, self.path)) from exc
             raise
         try:
             conn.execute("COMMIT")

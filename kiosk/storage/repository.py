@@ -277,3 +277,20 @@ def latest_calibration(conn: sqlite3.Connection, gate_id: str) -> Calibration | 
         rms_residual_c=row["rms_residual_c"],
         pairs_json=row["pairs_json"],
     )
+
+
+def update_booking(conn: sqlite3.Connection, booking: Booking) -> None:
+    """Apply the booking system's current date, name, service and status to a stored booking."""
+    conn.execute(
+        "UPDATE bookings SET date = ?, name = ?, service = ?, status = ?, source = ? "
+        "WHERE id = ? AND office_id = ?",
+        (
+            booking.date.isoformat(),
+            booking.name,
+            booking.service,
+            booking.status,
+            booking.source,
+            booking.id,
+            booking.office_id,
+        ),
+    )
