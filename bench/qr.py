@@ -395,6 +395,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{versions}\n")
     print(table(rows, len(photos), len(synthetic), len(blanked)))
     print(NOTES)
+    from bench.pipeline import run as pipeline_run
+
+    print("\nLive pipeline and end to end through the gate service:\n")
+    print(pipeline_run())
     if args.extended:
         print("\nFrame-size cap, decode_frame on the photos enlarged 3× into 1920×1080 frames:\n")
         print(cap_table(hd_frames(photos), args.repeat))

@@ -173,7 +173,7 @@ class GateService:
         self, frame: Frame, *, idempotency_key: str | None = None
     ) -> GateResult | None:
         """Decode a frame; the first code found is one attempt. ``None``: no code in view."""
-        texts = decode_frame(frame)
+        texts = decode_frame(frame, thorough=False)
         if not texts:
             return None
         return self.scan(texts[0], idempotency_key=idempotency_key)

@@ -54,23 +54,38 @@ _QR_FORMATS = zxingcpp.BarcodeFormats(
 )
 
 
-def decode_frame(frame: np.ndarray) -> list[str]:
+def decode_frame(frame: np.ndarray, *, thorough: bool = True) -> list[str]:
     """Return the QR texts in ``frame``, deduplicated, in the order found.
 
     ``frame`` is an H×W×3 BGR (or H×W×4 BGRA, H×W×1, H×W gray) uint8 array, as OpenCV
     delivers camera frames. An empty or tiny frame gives ``[]``. A frame that is not a
     uint8 image raises ``InputError``.
+
+    ``thorough`` (stills, ``kiosk qr decode``): the second pass runs whenever the first
+    finds nothing (170/179 real photos). Live camera frames use ``thorough=False``: the
+    second pass runs only when the first pass *saw* a QR symbol it could not decode
+    (168/179), so the usual empty frame costs no more than one bare decoder call — the
+    next frame gives the code another chance anyway.
     """
     gray = working_image(frame)
-    return [] if gray is None else decode_gray(gray)
+    return [] if gray is None else decode_gray(gray, thorough=thorough)
 
 
-def decode_gray(gray: np.ndarray) -> list[str]:
-    """Both passes over a prepared grayscale image (see the module docstring)."""
-    texts = read_zxing(gray)
-    if not texts:
+def decode_gray(gray: np.ndarray, *, thorough: bool = True) -> list[str]:
+    """Both passes over a prepared grayscale image (see :func:`decode_frame`)."""
+    texts, seen_symbol = _first_pass(gray)
+    if not texts and (thorough or seen_symbol):
         texts = read_zxing(fallback_image(gray), zxingcpp.Binarizer.GlobalHistogram)
     return texts
+
+
+def _first_pass(gray: np.ndarray) -> tuple[list[str], bool]:
+    """Texts of the first pass, and whether any QR symbol was detected at all."""
+    found = zxingcpp.read_barcodes(
+        gray, formats=_QR_FORMATS, text_mode=zxingcpp.TextMode.Plain, return_errors=True
+    )
+    texts = list(dict.fromkeys(text_of(b) for b in found if b.valid))
+    return texts, bool(found)
 
 
 def working_image(frame: np.ndarray, *, max_side: int = MAX_SIDE) -> np.ndarray | None:
