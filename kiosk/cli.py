@@ -120,6 +120,7 @@ def run(config_path: Path | None, sim: bool, host: str | None, port: int | None)
     if sim:
         config = config.replace(hardware={"mode": "sim"})
     kiosk = Kiosk.start(config)
+    kiosk.start_background()
     server = create_server(
         create_app(kiosk),
         host=host or config.server.host,

@@ -93,3 +93,20 @@ def test_booking_sync_command(tmp_path: Any, server: ProgrammableServer) -> None
         main, ["booking", "list", "--config", str(path), "--date", "2026-11-23"]
     )
     assert "BK-SYNC0001" in listing.output
+
+
+def test_serving_kiosk_pulls_the_day_list_at_start(
+    make_kiosk: Any, server: ProgrammableServer
+) -> None:
+    kiosk = make_kiosk(booking_source={"day_list_url": f"{server.url}/day"})
+    day = today(kiosk)
+    server.program(
+        json_reply({"bookings": [{"id": "BK-START001", "date": day.isoformat(), "name": "Siti"}]})
+    )
+    kiosk.start_background()
+    deadline = time.monotonic() + 10
+    while repo.get_booking(kiosk.db.connection(), "BK-START001") is None:
+        assert time.monotonic() < deadline, "day list was not pulled at start-up"
+        time.sleep(0.05)
+    kiosk.close()
+    assert kiosk.background == []

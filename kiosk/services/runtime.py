@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
+from kiosk.booking_sources import SyncResult, sync_day_list
 from kiosk.config import Config
 from kiosk.services.devices import Devices, Simulator, open_devices
 from kiosk.services.gate import GateResult, GateService
+from kiosk.services.sync_scheduler import SyncScheduler, daily_slots
 from kiosk.storage import Database
 
 log = logging.getLogger(__name__)
@@ -19,6 +23,7 @@ class Kiosk:
     db: Database
     devices: Devices
     gate: GateService
+    background: list[Any] = field(default_factory=list)
 
     @property
     def simulator(self) -> Simulator | None:
@@ -42,7 +47,40 @@ class Kiosk:
             raise
         return cls(config, db, devices, GateService(config, db, devices))
 
+    def start_background(self) -> None:
+        """Start the scheduled jobs of a serving kiosk (not used by one-shot commands)."""
+        src = self.config.booking_source
+        if src.day_list_url:
+            scheduler = SyncScheduler(
+                self.sync_bookings,
+                zone=self.config.site.zone,
+                slots=daily_slots(src.sync_times, self.config.admission.minutes("opens")),
+            )
+            scheduler.start()
+            self.background.append(scheduler)
+
+    def sync_bookings(self, day: date) -> SyncResult:
+        src = self.config.booking_source
+        result = sync_day_list(
+            self.db,
+            url=src.day_list_url,
+            office_id=self.config.site.office_id,
+            day=day,
+            connect_timeout=src.connect_timeout_s,
+            read_timeout=src.read_timeout_s,
+            retries=src.retries,
+            state_path=self.config.data_dir / src.sync_state_file,
+        )
+        if result.ok:
+            log.info("booking list for %s synced: %s bookings", day, result.total)
+        else:
+            log.warning("booking sync failed, last good list kept: %s", result.error)
+        return result
+
     def close(self) -> None:
+        for job in self.background:
+            job.stop()
+        self.background.clear()
         self.devices.close()
         self.gate.close()
         self.db.close()
