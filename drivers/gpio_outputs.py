@@ -49,6 +49,7 @@ class GpioGateOutputs:
         self.events: deque[tuple[float, str]] = deque(maxlen=50)
         self._lock = threading.Lock()
         self._closed = False
+        self._idle_timer: threading.Timer | None = None
         try:
             self.relay = DigitalOutputDevice(
                 relay_pin,
@@ -78,7 +79,11 @@ class GpioGateOutputs:
                 self.red.off()
                 self.green.blink(on_time=self.open_seconds, off_time=0, n=1, background=True)
                 self.relay.blink(on_time=self.open_seconds, off_time=0, n=1, background=True)
-                threading.Timer(self.open_seconds, self._idle).start()
+                if self._idle_timer is not None:
+                    self._idle_timer.cancel()
+                self._idle_timer = threading.Timer(self.open_seconds, self._idle)
+                self._idle_timer.daemon = True
+                self._idle_timer.start()
             elif outcome == "fault":
                 self.green.off()
                 self.red.blink(on_time=0.2, off_time=0.2, n=int(RED_SECONDS / 0.4))
@@ -106,6 +111,8 @@ class GpioGateOutputs:
             if self._closed:
                 return
             self._closed = True
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
         for device in (self.relay, self.green, self.red, self.buzzer):
             try:
                 device.off()

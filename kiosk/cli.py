@@ -129,13 +129,7 @@ def run(config_path: Path | None, sim: bool, host: str | None, port: int | None)
         ident="kiosk",
     )
 
-    def stop(signum: int, _frame: Any) -> None:
-        logging.getLogger("kiosk").info("signal %s: closing the gate and stopping", signum)
-        kiosk.close()  # relay de-energised first
-        server.close()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    install_shutdown(kiosk, server.close)
     click.echo(
         f"kiosk serving on http://{server.effective_host}:{server.effective_port} "
         f"({config.hardware.mode} hardware, data {config.data_dir})"
@@ -146,6 +140,19 @@ def run(config_path: Path | None, sim: bool, host: str | None, port: int | None)
         pass  # the listening socket was closed by stop()
     finally:
         kiosk.close()
+
+
+def install_shutdown(kiosk: Any, then: Any = None) -> None:
+    """On SIGTERM/SIGINT: close the gate (relay de-energised) first, then stop serving."""
+
+    def stop(signum: int, _frame: Any) -> None:
+        logging.getLogger("kiosk").info("signal %s: closing the gate and stopping", signum)
+        kiosk.close()
+        if then is not None:
+            then()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 @main.group()

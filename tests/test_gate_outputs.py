@@ -1,0 +1,130 @@
+"""Gate outputs through gpiozero on MockFactory: pin sequences, timings, fail-closed."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from drivers.gpio_outputs import GpioGateOutputs
+
+PINS = {"relay_pin": 17, "green_pin": 22, "red_pin": 27, "buzzer_pin": 23}
+
+
+@pytest.fixture
+def outputs() -> Iterator[tuple[GpioGateOutputs, MockFactory]]:
+    factory = MockFactory()
+    out = GpioGateOutputs(**PINS, open_seconds=0.3, pin_factory=factory)
+    factory.setup_marks = {p: len(factory.pin(p).states) for p in PINS.values()}  # type: ignore[attr-defined]
+    yield out, factory
+    out.close()
+    factory.close()
+
+
+def levels(factory: MockFactory, pin: int) -> list[bool]:
+    """The pin's levels from the end of set-up on, repeats collapsed."""
+    history = factory.pin(pin).states
+    start = getattr(factory, "setup_marks", {}).get(pin, 1)
+    states = [bool(s.state) for s in history[start - 1 :]]
+    return [s for i, s in enumerate(states) if i == 0 or s != states[i - 1]]
+
+
+def test_idle_gate_is_closed_and_red(outputs: tuple[GpioGateOutputs, MockFactory]) -> None:
+    out, factory = outputs
+    assert out.state() == {"relay": False, "green": False, "red": True, "buzzer": False}
+    # Active-low relay board: de-energised means the pin is held HIGH.
+    assert factory.pin(17).state is True
+
+
+def test_admit_opens_for_the_configured_time(outputs: tuple[GpioGateOutputs, MockFactory]) -> None:
+    out, factory = outputs
+    out.signal("admitted")
+    time.sleep(0.05)
+    assert out.state()["relay"] is True
+    assert factory.pin(17).state is False  # active-low: energised = LOW
+    assert out.state()["green"] is True and out.state()["red"] is False
+    time.sleep(0.45)
+    assert out.state()["relay"] is False
+    assert out.state()["red"] is True
+    assert levels(factory, 17) == [True, False, True]
+    states = factory.pin(17).states[factory.setup_marks[17] :]  # type: ignore[attr-defined]
+    opened = next(s.timestamp for s in states if not s.state)
+    closed = next(s.timestamp for s in states if s.state and s.timestamp > opened)
+    assert 0.25 <= closed - opened <= 0.45
+    assert levels(factory, 23)[:3] == [False, True, False]  # one beep
+
+
+@pytest.mark.parametrize("outcome, beeps", [("denied", 2), ("refer", 3), ("fault", 2)])
+def test_refusals_never_touch_the_relay(
+    outputs: tuple[GpioGateOutputs, MockFactory], outcome: str, beeps: int
+) -> None:
+    out, factory = outputs
+    out.signal(outcome)
+    time.sleep(2.2)
+    assert levels(factory, 17) == [True]  # relay never energised
+    assert levels(factory, 22) == [False]  # green never on
+    assert levels(factory, 23).count(True) == beeps
+
+
+def test_close_is_idempotent_and_releases_the_relay(
+    outputs: tuple[GpioGateOutputs, MockFactory],
+) -> None:
+    out, factory = outputs
+    out.signal("admitted")
+    time.sleep(0.05)
+    out.close()
+    out.close()
+    assert factory.pin(17).state is True  # de-energised
+    out.signal("admitted")  # after close: ignored, not an error
+    assert factory.pin(17).state is True
+
+
+def _serve_until_sigterm(conn: Any, folder: str) -> None:
+    """Child: a sim kiosk admits (relay on), then waits for SIGTERM like `kiosk run`."""
+    from pathlib import Path
+
+    from kiosk.cli import install_shutdown
+    from kiosk.config import load_config
+    from kiosk.datadir import init_data_dir
+    from kiosk.services.runtime import Kiosk
+
+    config = load_config(init_data_dir(Path(folder) / "d")).replace(
+        temperature={"sample_hz": 1000.0, "settle_s": 0.0, "stable_window": 2},
+        hardware={"relay_open_seconds": 30.0},
+    )
+    kiosk = Kiosk.start(config)
+    install_shutdown(kiosk)
+    relay_pin = kiosk.devices.outputs.relay.pin  # type: ignore[attr-defined]
+    kiosk.simulator.set_body_temperature(36.6)  # type: ignore[union-attr]
+    result = kiosk.gate.admit_walkin("ani")
+    conn.send(("admitted", result.decision.admitted, relay_pin.state))
+    deadline = time.monotonic() + 20
+    while not kiosk.devices._closed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    conn.send(("after", kiosk.devices._closed, relay_pin.state))
+
+
+def test_sigterm_leaves_the_relay_de_energised(tmp_path: Any) -> None:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve_until_sigterm, args=(child, str(tmp_path)))
+    proc.start()
+    try:
+        assert parent.poll(60)
+        tag, admitted, level = parent.recv()
+        assert (tag, admitted, level) == ("admitted", True, False)  # energised (active-low)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert parent.poll(20)
+        tag, closed, level = parent.recv()
+        assert (tag, closed, level) == ("after", True, True)  # closed, relay released
+    finally:
+        proc.join(20)
+        if proc.is_alive():
+            proc.kill()
+    assert proc.exitcode == 0
