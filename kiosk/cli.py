@@ -293,6 +293,7 @@ def db_upgrade(config_path: Path | None) -> None:
 
 
 from kiosk import cli_codes as _cli_codes  # noqa: E402,F401  (registers keys/issue/verify/qr)
+from kiosk import cli_sensor as _cli_sensor  # noqa: E402,F401  (registers calibrate/sensor)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

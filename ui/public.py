@@ -22,11 +22,15 @@ def healthz() -> Any:
     k = kiosk()
     db_ok = k.db.integrity_ok()
     status = "ok" if db_ok else "degraded"
+    cal = k.gate.last_calibration()
     return jsonify(
         status=status,
         database="ok" if db_ok else "integrity check failed",
         mode=k.config.hardware.mode,
         gate_id=k.config.site.gate_id,
+        calibration=None
+        if cal is None
+        else {"date": cal.ts.date().isoformat(), "operator": cal.operator, "pairs": cal.pairs},
     ), 200
 
 

@@ -120,6 +120,18 @@ def open_outputs(config: Config, pin_factory: object = None) -> GpioGateOutputs:
     )
 
 
+def open_thermometer(config: Config) -> tuple[MLX90614, FakeMLX90614Bus | None]:
+    """Only the thermometer (for `kiosk calibrate`/`sensor`: the GPIO lines stay free).
+
+    In sim mode the real driver runs on a fake bus, returned so callers can set the scene.
+    """
+    hw = config.hardware
+    if hw.mode == "sim":
+        bus = FakeMLX90614Bus(hw.i2c_address)
+        return MLX90614(bus, hw.i2c_address, check_pec=hw.check_pec), bus
+    return open_mlx90614(hw.i2c_bus, hw.i2c_address, check_pec=hw.check_pec), None
+
+
 def open_devices(config: Config) -> Devices:
     """Open every device for ``config.hardware.mode``."""
     model = EstimationModel(config.temperature.offset_c, config.temperature.ambient_gain)

@@ -236,9 +236,12 @@ class GateService:
             raise InputError(str(exc)) from None
         return self._record(visit, None)
 
+    def last_calibration(self) -> repo.Calibration | None:
+        return repo.latest_calibration(self.db.connection(), self.config.site.gate_id)
+
     def current_model(self) -> EstimationModel:
         """The newest stored calibration for this gate, else the configured defaults."""
-        cal = repo.latest_calibration(self.db.connection(), self.config.site.gate_id)
+        cal = self.last_calibration()
         if cal is not None:
             return EstimationModel(cal.offset_c, cal.ambient_gain)
         t = self.config.temperature
