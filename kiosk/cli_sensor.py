@@ -204,3 +204,23 @@ def emissivity(config_path: Path | None, value: float | None, force: bool) -> No
             click.echo(f"emissivity {thermometer.read_emissivity():.3f}")
     finally:
         thermometer.close()
+
+
+@main.command("relay-off")
+@config_option
+def relay_off(config_path: Path | None) -> None:
+    """Drive the gate relay to de-energised (gate closed) and release the pins.
+
+    systemd runs this as ``ExecStopPost=`` after *every* exit of the kiosk — clean stop,
+    crash, or watchdog kill — because a GPIO line given up by a dead process may keep its
+    last level. In sim mode there is no real relay and it only says so.
+    """
+    from kiosk.services.devices import open_outputs
+
+    config = _load(config_path)
+    if config.hardware.mode == "sim":
+        click.echo("sim mode: no real relay to release")
+        return
+    outputs = open_outputs(config)  # created de-energised (initial_value=False)
+    outputs.close()
+    click.echo(f"relay on GPIO{config.hardware.relay_pin} de-energised (gate closed)")

@@ -128,3 +128,26 @@ def test_sigterm_leaves_the_relay_de_energised(tmp_path: Any) -> None:
         if proc.is_alive():
             proc.kill()
     assert proc.exitcode == 0
+
+
+def test_relay_off_command_de_energises_a_real_mode_relay(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kiosk relay-off` (systemd ExecStopPost) on a relay left energised by a dead process."""
+    from click.testing import CliRunner
+    from gpiozero import Device
+
+    from kiosk.cli import main
+    from kiosk.datadir import init_data_dir
+
+    path = init_data_dir(tmp_path / "d")
+    path.write_text(path.read_text().replace('mode = "sim"', 'mode = "real"'))
+    factory = MockFactory()
+    monkeypatch.setattr(Device, "pin_factory", factory)
+    stuck = factory.pin(17)
+    stuck.function = "output"
+    stuck.state = False  # energised (active-low) and left so by a dead process
+    result = CliRunner().invoke(main, ["relay-off", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert factory.pin(17).state is True
+    factory.close()
