@@ -129,17 +129,38 @@ def run(config_path: Path | None, sim: bool, host: str | None, port: int | None)
         ident="kiosk",
     )
 
-    install_shutdown(kiosk, server.close)
+    from kiosk import watchdog
+
+    local = "127.0.0.1" if server.effective_host in ("0.0.0.0", "::") else server.effective_host
+    dog = watchdog.Watchdog(lambda: _serves(f"http://{local}:{server.effective_port}/healthz"))
+
+    def stopping() -> None:
+        watchdog.notify_stopping()
+        dog.stop()
+        server.close()
+
+    install_shutdown(kiosk, stopping)
     click.echo(
         f"kiosk serving on http://{server.effective_host}:{server.effective_port} "
         f"({config.hardware.mode} hardware, data {config.data_dir})"
     )
+    watchdog.notify_ready(f"serving on port {server.effective_port}")
+    dog.start()
     try:
         server.run()
     except OSError:
         pass  # the listening socket was closed by stop()
     finally:
+        dog.stop()
         kiosk.close()
+
+
+def _serves(url: str) -> bool:
+    """Health for the systemd watchdog: the server really answers /healthz with 200."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return bool(response.status == 200)
 
 
 def install_shutdown(kiosk: Any, then: Any = None) -> None:
@@ -293,6 +314,7 @@ def db_upgrade(config_path: Path | None) -> None:
 
 
 from kiosk import cli_codes as _cli_codes  # noqa: E402,F401  (registers keys/issue/verify/qr)
+from kiosk import cli_doctor as _cli_doctor  # noqa: E402,F401  (registers doctor)
 from kiosk import cli_sensor as _cli_sensor  # noqa: E402,F401  (registers calibrate/sensor)
 
 if __name__ == "__main__":  # pragma: no cover

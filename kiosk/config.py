@@ -156,6 +156,12 @@ class HardwareConfig(_Section):
     red_pin: int = Field(27, ge=0, le=27, description="BCM pin of the red light.")
     buzzer_pin: int = Field(23, ge=0, le=27, description="BCM pin of the buzzer.")
     button_pin: int = Field(24, ge=0, le=27, description="BCM pin of the officer button.")
+    button_hold_seconds: float = Field(
+        2.0, ge=0.5, le=10.0, description="Hold the button this long to confirm a referral."
+    )
+    presence_pin: int | None = Field(
+        None, ge=0, le=27, description="BCM pin of an optional presence sensor (wakes the screen)."
+    )
 
 
 class BookingsConfig(_Section):

@@ -61,7 +61,11 @@ def render_config(config: Config) -> str:
             ]
             note = f" ({', '.join(bounds)})" if bounds else ""
             lines.append(f"# {info.description}{note}")
-            lines.append(f"{name} = {_toml_value(getattr(section, name))}")
+            value = getattr(section, name)
+            if value is None:  # TOML has no null: an unset optional field stays commented out
+                lines.append(f"# {name} = (not set)")
+            else:
+                lines.append(f"{name} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
 
 

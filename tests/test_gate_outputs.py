@@ -42,22 +42,27 @@ def test_idle_gate_is_closed_and_red(outputs: tuple[GpioGateOutputs, MockFactory
     assert factory.pin(17).state is True
 
 
+def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 def test_admit_opens_for_the_configured_time(outputs: tuple[GpioGateOutputs, MockFactory]) -> None:
     out, factory = outputs
     out.signal("admitted")
-    time.sleep(0.05)
-    assert out.state()["relay"] is True
+    wait_for(lambda: out.state()["relay"])
     assert factory.pin(17).state is False  # active-low: energised = LOW
     assert out.state()["green"] is True and out.state()["red"] is False
-    time.sleep(0.45)
-    assert out.state()["relay"] is False
-    assert out.state()["red"] is True
+    wait_for(lambda: not out.state()["relay"] and out.state()["red"])
     assert levels(factory, 17) == [True, False, True]
     states = factory.pin(17).states[factory.setup_marks[17] :]  # type: ignore[attr-defined]
     opened = next(s.timestamp for s in states if not s.state)
     closed = next(s.timestamp for s in states if s.state and s.timestamp > opened)
-    assert 0.25 <= closed - opened <= 0.45
-    assert levels(factory, 23)[:3] == [False, True, False]  # one beep
+    assert closed - opened >= 0.29  # never shorter than open_seconds (0.3)
+    assert closed - opened <= 1.5  # and not stuck open (generous: loaded CI machines)
+    wait_for(lambda: levels(factory, 23) == [False, True, False])  # one beep
 
 
 @pytest.mark.parametrize("outcome, beeps", [("denied", 2), ("refer", 3), ("fault", 2)])
@@ -66,10 +71,9 @@ def test_refusals_never_touch_the_relay(
 ) -> None:
     out, factory = outputs
     out.signal(outcome)
-    time.sleep(2.2)
+    wait_for(lambda: levels(factory, 23).count(True) == beeps and not out.state()["buzzer"])
     assert levels(factory, 17) == [True]  # relay never energised
     assert levels(factory, 22) == [False]  # green never on
-    assert levels(factory, 23).count(True) == beeps
 
 
 def test_close_is_idempotent_and_releases_the_relay(
@@ -151,3 +155,47 @@ def test_relay_off_command_de_energises_a_real_mode_relay(
     assert result.exit_code == 0, result.output
     assert factory.pin(17).state is True
     factory.close()
+
+
+def test_officer_button_press_remeasures_and_hold_confirms(make_kiosk: Any) -> None:
+    kiosk = make_kiosk(hardware={"button_hold_seconds": 0.5})
+    sim = kiosk.simulator
+    sim.set_body_temperature(39.0)
+    referred = kiosk.gate.admit_walkin("ani")
+    assert referred.decision.reason.value == "fever"
+    results: list[Any] = []
+    kiosk.gate.listeners.append(results.append)
+    sim.set_body_temperature(36.7)  # it was the sun outside
+    sim.press_button()
+    deadline = time.monotonic() + 5
+    while not results and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [r.decision.reason.value for r in results] == ["walkin"]
+    row = (
+        kiosk.db.connection()
+        .execute("SELECT officer, note FROM entries WHERE id = ?", (results[0].entry_id,))
+        .fetchone()
+    )
+    assert tuple(row) == ("officer-button", f"re-measured for entry {referred.entry_id}")
+
+    sim.set_body_temperature(39.0)
+    second = kiosk.gate.admit_walkin("ani")
+    before = len(results)
+    sim.press_button(hold=True)
+    audit = (
+        kiosk.db.connection()
+        .execute("SELECT subject FROM audit_log WHERE action = 'referral_confirmed'")
+        .fetchall()
+    )
+    assert [r[0] for r in audit] == [f"entry:{second.entry_id}"]
+    assert len(results) == before  # holding did not re-measure
+
+
+def test_presence_sensor_wakes_the_screen(make_kiosk: Any) -> None:
+    kiosk = make_kiosk(hardware={"presence_pin": 5})
+    assert kiosk.gate.presence_at is None
+    kiosk.devices.inputs.presence.pin.drive_high()
+    deadline = time.monotonic() + 2
+    while kiosk.gate.presence_at is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert kiosk.gate.presence_at is not None

@@ -16,8 +16,10 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from drivers.base import Camera, GateOutputs, Thermometer
+from drivers.gpio_inputs import GpioGateInputs
 from drivers.gpio_outputs import GpioGateOutputs
 from drivers.mlx90614 import MLX90614, open_mlx90614
 from drivers.sim_camera import SimCamera
@@ -34,6 +36,7 @@ class Devices:
     thermometer: Thermometer
     camera: Camera
     outputs: GateOutputs
+    inputs: GpioGateInputs
     simulator: Simulator | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -42,7 +45,7 @@ class Devices:
         if self._closed:
             return
         self._closed = True
-        for device in (self.outputs, self.camera, self.thermometer):
+        for device in (self.outputs, self.inputs, self.camera, self.thermometer):
             try:
                 device.close()
             except Exception:  # pragma: no cover - best effort on shutdown
@@ -64,8 +67,12 @@ class Simulator:
         camera: SimCamera,
         outputs: GpioGateOutputs,
         model: EstimationModel,
+        *,
+        inputs: GpioGateInputs | None = None,
+        pin_factory: Any = None,
     ) -> None:
         self.bus, self.camera, self.outputs, self.model = bus, camera, outputs, model
+        self.inputs, self.pin_factory = inputs, pin_factory
         self.lock = threading.RLock()
         self.faults = tuple(f.value for f in Fault)
         self.ambient_c = 25.0
@@ -97,6 +104,24 @@ class Simulator:
         if fault:
             self.bus.inject(fault, count)
 
+    def press_button(self, hold: bool = False) -> None:
+        """Press (or hold) the officer button: drives the mock pin like a finger would."""
+        if self.inputs is None:
+            raise InputError("no officer button in this simulation")
+        pin = self.inputs.button.pin
+        pin.drive_low()
+        if hold:
+            held = threading.Event()
+            previous = self.inputs.button.when_held
+            self.inputs.button.when_held = lambda: (previous(), held.set())  # type: ignore[func-returns-value]
+            held.wait(self.inputs.button.hold_time + 2.0)
+            self.inputs.button.when_held = previous
+        else:
+            import time
+
+            time.sleep(0.08)  # longer than the 50 ms debounce
+        pin.drive_high()
+
     def state(self) -> dict[str, object]:
         return {
             "showing": self.camera.showing,
@@ -116,6 +141,16 @@ def open_outputs(config: Config, pin_factory: object = None) -> GpioGateOutputs:
         buzzer_pin=hw.buzzer_pin,
         relay_active_high=hw.relay_active_high,
         open_seconds=hw.relay_open_seconds,
+        pin_factory=pin_factory,
+    )
+
+
+def open_inputs(config: Config, pin_factory: object = None) -> GpioGateInputs:
+    hw = config.hardware
+    return GpioGateInputs(
+        button_pin=hw.button_pin,
+        presence_pin=hw.presence_pin,
+        hold_seconds=hw.button_hold_seconds,
         pin_factory=pin_factory,
     )
 
@@ -142,14 +177,18 @@ def open_devices(config: Config) -> Devices:
         bus = FakeMLX90614Bus(hw.i2c_address)
         thermometer = MLX90614(bus, hw.i2c_address, check_pec=hw.check_pec)
         camera = SimCamera()
-        outputs = open_outputs(config, MockFactory())
-        sim = Simulator(bus, camera, outputs, model)
-        return Devices(thermometer, camera, outputs, sim)
+        factory = MockFactory()
+        outputs = open_outputs(config, factory)
+        inputs = open_inputs(config, factory)
+        sim = Simulator(bus, camera, outputs, model, inputs=inputs, pin_factory=factory)
+        return Devices(thermometer, camera, outputs, inputs, sim)
 
     opened: list[object] = []
     try:
         outputs = open_outputs(config)
         opened.append(outputs)
+        inputs = open_inputs(config)
+        opened.append(inputs)
         real_thermometer = open_mlx90614(hw.i2c_bus, hw.i2c_address, check_pec=hw.check_pec)
         opened.append(real_thermometer)
         real_thermometer.ambient_temperature()  # answers at all?
@@ -160,7 +199,7 @@ def open_devices(config: Config) -> Devices:
         for device in reversed(opened):
             device.close()  # type: ignore[attr-defined]
         raise
-    return Devices(real_thermometer, camera_dev, outputs)
+    return Devices(real_thermometer, camera_dev, outputs, inputs)
 
 
 __all__ = ["DeviceError", "Devices", "Simulator", "open_devices"]

@@ -148,6 +148,7 @@ class GateService:
                 deadline_s=src.live_deadline_s,
             )
         self.last_result: GateResult | None = None
+        self.presence_at: datetime | None = None
 
     # -- status ------------------------------------------------------------
     def today(self) -> dict[str, Any]:
@@ -293,6 +294,33 @@ class GateService:
             reading = replace(self.measure(), is_recheck=True)
         return reading
 
+    def remeasure_last_referral(self, officer: str = "officer-button") -> GateResult | None:
+        """The officer asks to measure the last referred visitor again (button press).
+
+        ``None`` when nobody is waiting. The new measurement decides (no further
+        re-measure round) and is recorded with the officer and the earlier entry.
+        """
+        if not self._referrals:
+            return None
+        entry_id, (visit, text) = self._referrals.popitem(last=True)
+        reading = replace(self.measure(), is_recheck=True)
+        return self._record(
+            visit, reading, text=text, officer=officer, note=f"re-measured for entry {entry_id}"
+        )
+
+    def confirm_last_referral(self, officer: str = "officer-button") -> int | None:
+        """The officer confirms the last referral (button held): audited, no longer pending."""
+        if not self._referrals:
+            return None
+        entry_id, _ = self._referrals.popitem(last=True)
+        with self.db.transaction() as conn:
+            repo.add_audit(conn, officer, "referral_confirmed", subject=f"entry:{entry_id}")
+        return entry_id
+
+    def presence(self) -> None:
+        """Someone stepped up (presence sensor): screens wake up."""
+        self.presence_at = self.clock()
+
     def clinical_reading(self, entry_id: int, celsius: float, officer: str) -> GateResult:
         """An officer's clinical thermometer value decides a referred visit; recorded and audited."""
         if not 30.0 <= celsius <= 45.0:
@@ -366,7 +394,9 @@ class GateService:
                     repo.add_audit(
                         conn,
                         officer,
-                        "clinical_reading",
+                        "clinical_reading"
+                        if reading and reading.source == "clinical"
+                        else "remeasure",
                         subject=f"entry:{entry_id}",
                         details=f"{note}; {decision.outcome.value}/{decision.reason.value}",
                         now=now,

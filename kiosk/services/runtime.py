@@ -45,7 +45,11 @@ class Kiosk:
         except BaseException:
             db.close()
             raise
-        return cls(config, db, devices, GateService(config, db, devices))
+        gate = GateService(config, db, devices)
+        devices.inputs.on_press = gate.remeasure_last_referral
+        devices.inputs.on_hold = gate.confirm_last_referral
+        devices.inputs.on_presence = gate.presence
+        return cls(config, db, devices, gate)
 
     def start_background(self) -> None:
         """Start the scheduled jobs of a serving kiosk (not used by one-shot commands)."""

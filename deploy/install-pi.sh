@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Install the gate kiosk on a Raspberry Pi (Raspberry Pi OS Bookworm; Lite recommended):
+#
+#     sudo deploy/install-pi.sh
+#
+# Safe to run again: an upgrade reinstalls the software and keeps the configuration
+# (/etc/kiosk/kiosk.toml) and the data (/var/lib/kiosk). See docs/install-pi.md.
+set -euo pipefail
+
+PREFIX=/opt/kiosk
+VENV="$PREFIX/.venv"
+DATA=/var/lib/kiosk
+UI_HOME=/var/lib/kiosk-ui
+ETC=/etc/kiosk
+CONFIG="$ETC/kiosk.toml"
+UNIT_DIR=/etc/systemd/system
+POLICY_DIR=/etc/chromium/policies/managed
+I2C_HZ=50000
+APT_PACKAGES=(python3-venv python3-picamera2 python3-lgpio i2c-tools chromium cage curl)
+
+log() { printf '==> %s\n' "$*"; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Run a command as the service user from its (writable) data folder.
+as_kiosk() { (cd "$DATA" && runuser -u kiosk -- "$@"); }
+
+boot_config() {
+    if [[ -f /boot/firmware/config.txt ]]; then
+        echo /boot/firmware/config.txt
+    elif [[ -f /boot/config.txt ]]; then
+        echo /boot/config.txt
+    else
+        die "no /boot/firmware/config.txt: is this Raspberry Pi OS?"
+    fi
+}
+
+# Enable the I2C bus at $I2C_HZ in config file $1; a second run changes nothing.
+set_i2c_config() {
+    local file=$1 missing=()
+    if ! grep -Eq '^[[:space:]]*dtparam=([^#]*,)?i2c_arm=on' "$file"; then
+        missing+=("dtparam=i2c_arm=on")
+    fi
+    if grep -Eq '^[[:space:]]*dtparam=([^#]*,)?i2c_arm_baudrate=' "$file"; then
+        sed -i -E "/^[[:space:]]*dtparam=/ s/i2c_arm_baudrate=[0-9]+/i2c_arm_baudrate=$I2C_HZ/" "$file"
+    else
+        missing+=("dtparam=i2c_arm_baudrate=$I2C_HZ")
+    fi
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        printf '\n[all]\n# gate kiosk: I2C for the MLX90614 thermometer (10-100 kHz only)\n' >>"$file"
+        printf '%s\n' "${missing[@]}" >>"$file"
+    fi
+}
+
+install_packages() {
+    log "installing system packages: ${APT_PACKAGES[*]}"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${APT_PACKAGES[@]}"
+    [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium missing after installing chromium"
+}
+
+create_users() {
+    local group
+    if ! id -u kiosk >/dev/null 2>&1; then
+        log "creating user kiosk (the gate service)"
+        useradd --system --user-group --home-dir "$DATA" --no-create-home \
+            --shell /usr/sbin/nologin kiosk
+    fi
+    for group in gpio i2c video; do
+        if getent group "$group" >/dev/null; then usermod -aG "$group" kiosk; fi
+    done
+    if ! id -u kiosk-ui >/dev/null 2>&1; then
+        log "creating user kiosk-ui (the screen)"
+        useradd --system --user-group --home-dir "$UI_HOME" --create-home \
+            --shell /usr/sbin/nologin kiosk-ui
+    fi
+    for group in video render input; do
+        if getent group "$group" >/dev/null; then usermod -aG "$group" kiosk-ui; fi
+    done
+}
+
+install_software() {
+    local src=$1
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+        die "Python 3.11 or newer is needed (Raspberry Pi OS Bookworm has it)"
+    install -d -m 0755 "$PREFIX" "$PREFIX/docs"
+    # --system-site-packages: picamera2 and lgpio come from apt, not from PyPI.
+    if ! grep -qs '^include-system-site-packages = true' "$VENV/pyvenv.cfg"; then
+        log "creating $VENV"
+        python3 -m venv --system-site-packages --clear "$VENV"
+    fi
+    log "installing the kiosk from $src"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet --upgrade "$src"
+    install -m 0644 "$src/docs/install-pi.md" "$PREFIX/docs/install-pi.md"
+    "$VENV/bin/python" -c 'import lgpio' 2>/dev/null ||
+        warn "lgpio is not importable from $VENV: GPIO will not work"
+}
+
+enable_i2c() {
+    local file before
+    file=$(boot_config)
+    before=$(sha256sum <"$file")
+    if command -v raspi-config >/dev/null; then
+        raspi-config nonint do_i2c 0
+    else
+        printf 'i2c-dev\n' >/etc/modules-load.d/kiosk-i2c.conf
+    fi
+    set_i2c_config "$file"
+    if [[ $(sha256sum <"$file") != "$before" ]]; then
+        log "I2C enabled at $I2C_HZ Hz in $file (needs a reboot)"
+        REBOOT_NEEDED=1
+    fi
+}
+
+create_config() {
+    install -d -m 0750 -o root -g kiosk "$ETC"
+    install -d -m 0700 -o root -g root "$ETC/credentials"
+    install -d -m 0750 -o kiosk -g kiosk "$DATA"
+    if [[ ! -f $CONFIG ]]; then
+        if [[ ! -f $DATA/kiosk.toml ]]; then
+            log "creating the data folder $DATA"
+            as_kiosk "$VENV/bin/kiosk" init "$DATA"
+        fi
+        # One configuration, in /etc (read-only to the service); the data stays in $DATA.
+        sed -e "s|^data_dir = .*\$|data_dir = \"$DATA\"|" -e 's|^mode = "sim"$|mode = "real"|' \
+            "$DATA/kiosk.toml" >"$CONFIG.new"
+        chown root:kiosk "$CONFIG.new"
+        chmod 0640 "$CONFIG.new"
+        mv "$CONFIG.new" "$CONFIG"
+        rm -f "$DATA/kiosk.toml"
+        log "wrote $CONFIG (hardware.mode = \"real\"): set the office, gate and cap there"
+    fi
+    as_kiosk "$VENV/bin/kiosk" check-config "$CONFIG"
+    as_kiosk "$VENV/bin/kiosk" db upgrade --config "$CONFIG"
+}
+
+install_units() {
+    local src=$1
+    install -m 0644 "$src/systemd/kiosk.service" "$UNIT_DIR/kiosk.service"
+    install -m 0644 "$src/systemd/kiosk-browser.service" "$UNIT_DIR/kiosk-browser.service"
+    install -d -m 0755 "$POLICY_DIR"
+    install -m 0644 "$src/systemd/chromium-policy.json" "$POLICY_DIR/kiosk.json"
+    systemctl daemon-reload
+    systemctl enable kiosk.service kiosk-browser.service
+    systemctl set-default graphical.target
+    timedatectl set-ntp true || warn "could not enable NTP: check timedatectl"
+    if systemctl is-enabled --quiet display-manager.service 2>/dev/null; then
+        warn "a desktop is enabled; the kiosk screen takes tty1. Use Raspberry Pi OS Lite" \
+            "or boot to the console: sudo raspi-config nonint do_boot_behaviour B1"
+    fi
+}
+
+main() {
+    [[ $EUID -eq 0 ]] || die "run as root: sudo $0"
+    command -v apt-get >/dev/null || die "apt-get not found: this script is for Raspberry Pi OS"
+    local src
+    src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    REBOOT_NEEDED=0
+    install_packages
+    create_users
+    install_software "$src"
+    enable_i2c
+    create_config
+    install_units "$src"
+    if [[ $REBOOT_NEEDED -eq 1 ]]; then
+        log "done. Reboot now (sudo reboot), then check the gate:"
+    else
+        systemctl try-restart kiosk.service kiosk-browser.service
+        log "done. Check the gate:"
+    fi
+    printf '    sudo systemctl stop kiosk\n'
+    printf '    sudo -u kiosk sh -c "cd %s && %s/bin/kiosk doctor --config %s"\n' \
+        "$DATA" "$VENV" "$CONFIG"
+    printf '    sudo systemctl start kiosk\n'
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    main "$@"
+fi

@@ -1,0 +1,500 @@
+"""``kiosk doctor``: is this gate ready to run? One check per part, each failure with a fix.
+
+Every check returns a :class:`Check` and never raises. In simulation the same
+checks run on the simulated twins (the real MLX90614 driver on the fake bus,
+the simulated camera, gpiozero's ``MockFactory``), so an installer can see what
+a fault looks like with ``kiosk doctor --sim --inject-fault nack``. In real
+mode each device is opened on its own, so one missing device does not hide the
+others; run it with ``kiosk.service`` stopped (the service holds the GPIO pins).
+
+Everything the checks read from the machine goes through :class:`Host`, which
+tests replace part by part. Fix texts live in :data:`FIX`, one concrete next step each.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import Config
+from kiosk.errors import CameraError, ConfigError, DeviceError, SensorError
+
+TIMESYNC_MARKER = Path("/run/systemd/timesync/synchronized")
+I2C_SYSFS = Path("/sys/class/i2c-adapter")
+MIN_FREE_FRACTION = 0.10
+CAMERA_TIMEOUT_S = 5.0
+AMBIENT_SANE_C = (0.0, 50.0)  # the MLX90614's specified ambient range
+MAX_I2C_HZ = 100_000
+I2C_PINS = {2: "GPIO2 (I2C SDA)", 3: "GPIO3 (I2C SCL)"}
+
+_BAUD = "set dtparam=i2c_arm_baudrate=50000 in /boot/firmware/config.txt and reboot"
+_WORD = "the sensor answers an invalid word: check its 3.3 V supply and GND, then power-cycle it"
+_SENSOR = f"check wiring (SDA pin 3, SCL pin 5, 3.3 V) and {_BAUD}"
+FIX = {
+    # thermometer (keys named after the fault seen on the wire)
+    "enable_i2c": "enable I2C: sudo raspi-config nonint do_i2c 0; set "
+    "dtparam=i2c_arm_baudrate=50000 in /boot/firmware/config.txt; reboot",
+    "i2c_group": "add the user to the i2c group: sudo usermod -aG i2c $USER, then log in again "
+    "(kiosk.service gets it from SupplementaryGroups=i2c)",
+    "bus_speed": f"{_BAUD} (the MLX90614 needs 10–100 kHz)",
+    "nack": "check wiring: VIN→pin 1 (3.3 V), GND→pin 6, SDA→pin 3 (GPIO2), SCL→pin 5 (GPIO3); "
+    "`i2cdetect -y {bus}` must list {addr:02x}; hardware.i2c_address must match; keep the "
+    "sensor wires away from the relay and lock cables",
+    "eio": f"{_BAUD} (the MLX90614 needs 10–100 kHz); check wiring and pull-ups",
+    "bad_pec": "data corrupted on the wire: shorten the sensor cable (< 30 cm), check the "
+    f"pull-ups (4.7 kΩ to 3.3 V), {_BAUD}; do not hide it with check_pec = false",
+    "error_flag": "the sensor reports an internal error: power-cycle it (disconnect VIN for "
+    "10 s); replace it if this persists",
+    "word_ffff": _WORD,
+    "word_0000": _WORD,
+    "ambient_range": "move the sensor away from heat (Pi CPU, sunlight, relay coil) and let it "
+    "settle 15 min; if the room is 0–50 °C and this persists, replace the sensor",
+    "intermittent": "reseat the connectors, keep the I2C wires away from the relay, add 100 nF "
+    "across the sensor's VIN/GND",
+    "sensor_error": f"run `kiosk doctor` with kiosk.service stopped for a diagnosis; {_SENSOR}",
+    "bus_error": _SENSOR,
+    # configuration, clock, disk, database
+    "config_file": "correct the named field(s), then `kiosk check-config FILE` "
+    "(`kiosk init DIR` writes a commented example)",
+    "pins": "give each device its own BCM pin in [hardware] (defaults: relay 17, green 22, "
+    "red 27, buzzer 23, button 24); GPIO2/3 carry the thermometer",
+    "bounds": "make each [temperature] minimum smaller than its maximum",
+    "private_key": "create it with `kiosk keys generate` on the issuing machine, or leave "
+    "bookings.private_key empty (a gate needs only the public key list)",
+    "public_keys": "replace the public key list with the issuing office's current one",
+    "clock": "connect the network and enable NTP: sudo timedatectl set-ntp true; watch "
+    "`timedatectl timesync-status` (NTP= in /etc/systemd/timesyncd.conf for an office "
+    "server); until then an officer must confirm the date",
+    "disk_missing": "create it: kiosk init {path}",
+    "disk_full": "free space: sudo journalctl --vacuum-size=100M; remove old backups and "
+    "tickets; or move the data folder to a larger card",
+    "db_missing": "create it: kiosk db upgrade --config FILE (or kiosk init {folder})",
+    "db_broken": "stop the kiosk (sudo systemctl stop kiosk), move {name} aside, restore the "
+    "latest backup, or salvage: sqlite3 {name}.broken .recover | sqlite3 {name}; then "
+    "kiosk db upgrade",
+    "db_upgrade": "apply the migrations: kiosk db upgrade --config FILE",
+    "db_newer": "install the kiosk version that wrote this database",
+    # camera, GPIO
+    "camera_open": "check `v4l2-ctl --list-devices` or `ls /dev/video*`, the cable, and that "
+    'the user is in the video group; set hardware.camera to the index, or "picamera" for a '
+    "Pi camera",
+    "camera_frames": "check the cable and that nothing else uses the camera (sudo systemctl "
+    "stop kiosk); a Pi CSI camera gives no frames through OpenCV on Bookworm (libcamera): "
+    'set hardware.camera = "picamera" (needs python3-picamera2), or use a USB webcam',
+    "gpio": "stop kiosk.service if it runs (it holds the pins): sudo systemctl stop kiosk; "
+    "install python3-lgpio (apt) and keep the venv's --system-site-packages; add the user "
+    "to the gpio group; run from a writable folder (lgpio writes there), e.g. "
+    "cd /var/lib/kiosk",
+    "gpio_mock": "unset GPIOZERO_PIN_FACTORY (or set it to lgpio) and install python3-lgpio",
+    "relay_idle": "check hardware.relay_active_high against the relay board (most are active-low)",
+    "crashed": "report this with the output of `kiosk -v doctor`",
+}
+_ERRNO_KIND = {
+    errno.EREMOTEIO: "nack",
+    errno.ENXIO: "nack",
+    errno.EIO: "eio",
+    errno.ETIMEDOUT: "eio",
+    errno.EBADMSG: "bad_pec",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check; ``fix`` is a concrete next step when ``ok`` is False."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+def _fail(name: str, detail: str, fix: str, /, **fill: Any) -> Check:
+    return Check(name, False, detail, FIX[fix].format(**fill))
+
+
+def _open_i2c_bus(number: int) -> Any:
+    import smbus2
+
+    return smbus2.SMBus(number)
+
+
+def _open_camera(source: str) -> Any:
+    from drivers.camera_factory import open_camera
+
+    return open_camera(source)
+
+
+@dataclass
+class Host:
+    """The parts of the machine the checks look at (tests replace any of them)."""
+
+    timesync_marker: Path = TIMESYNC_MARKER
+    i2c_sysfs: Path = I2C_SYSFS
+    disk_usage: Callable[[Path], Any] = shutil.disk_usage
+    open_i2c_bus: Callable[[int], Any] = _open_i2c_bus
+    open_camera: Callable[[str], Any] = _open_camera
+    pin_factory: Any = None  # None: the factory gpiozero would choose
+    camera_timeout_s: float = CAMERA_TIMEOUT_S
+
+
+def default_host() -> Host:
+    return Host()
+
+
+def run_checks(
+    config: Config, *, devices: Any = None, now: datetime | None = None, host: Host | None = None
+) -> list[Check]:
+    """Run every check, in order. ``devices``: already-open
+    :class:`~kiosk.services.devices.Devices` (sim: from ``open_devices``, so injected faults
+    show); without them sim mode opens its own twins and real mode opens each device on its
+    own, closing everything afterwards."""
+    host = host or default_host()
+    now = now or datetime.now(UTC)
+    checks = [
+        _guarded("config", lambda: check_config(config)),
+        _guarded("clock", lambda: check_clock(config, now, host.timesync_marker)),
+        _guarded("disk", lambda: check_disk(config.data_dir, host.disk_usage)),
+        _guarded("database", lambda: check_database(config.database_path)),
+    ]
+    with _sim_devices(config, devices) as devs:
+        checks += [
+            _guarded("thermometer", lambda: check_thermometer(config, devs, host)),
+            _guarded("camera", lambda: check_camera(config, devs, host)),
+            _guarded("gpio", lambda: check_gpio(config, devs, host)),
+        ]
+    return checks
+
+
+@contextmanager
+def _sim_devices(config: Config, devices: Any) -> Iterator[Any]:
+    if devices is not None or config.hardware.mode != "sim":
+        yield devices
+        return
+    from kiosk.services.devices import open_devices
+
+    opened = open_devices(config)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _guarded(name: str, check: Callable[[], Check]) -> Check:
+    try:
+        return check()
+    except Exception as exc:  # a doctor reports; it does not crash
+        return _fail(name, f"check crashed: {exc!r}", "crashed")
+
+
+# -- configuration, clock, disk, database ---------------------------------------------------
+
+
+def config_failure(exc: ConfigError) -> Check:
+    """The config check for a file that does not load."""
+    detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return _fail("config", detail, "config_file")
+
+
+def check_config(config: Config) -> Check:
+    """Beyond the schema: distinct pins, none on the I2C bus, consistent bounds, key files."""
+    from kiosk.keys import load_keyring
+
+    hw, temp = config.hardware, config.temperature
+    problems: list[tuple[str, str]] = []  # (what, FIX key)
+    seen: dict[int, str] = {}
+    for name in ("relay_pin", "green_pin", "red_pin", "buzzer_pin", "button_pin"):
+        pin = getattr(hw, name)
+        if pin in I2C_PINS:
+            problems.append((f"hardware.{name} = {pin} is {I2C_PINS[pin]}", "pins"))
+        if pin in seen:
+            problems.append(
+                (f"hardware.{seen[pin]} and hardware.{name} are both GPIO{pin}", "pins")
+            )
+        seen.setdefault(pin, name)
+    if temp.ambient_min_c >= temp.ambient_max_c or temp.skin_min_c >= temp.skin_max_c:
+        problems.append(("a [temperature] minimum is not below its maximum", "bounds"))
+    key = config.private_key_path
+    # Under kiosk.service the key arrives through LoadCredential and is visible only there.
+    if key is not None and not key.is_relative_to("/run/credentials") and not key.is_file():
+        problems.append((f"bookings.private_key {key} not found", "private_key"))
+    if config.public_keys_path.exists():
+        try:
+            load_keyring(config.public_keys_path)
+        except ConfigError as exc:
+            problems.append((str(exc), "public_keys"))
+    where = config.source or "configuration"
+    if problems:
+        fixes = " ; ".join(FIX[k] for k in dict.fromkeys(k for _, k in problems))
+        return Check("config", False, f"{where}: " + "; ".join(p for p, _ in problems), fixes)
+    site = config.site
+    detail = f"{where}: valid (office {site.office_id}, gate {site.gate_id}, mode {hw.mode})"
+    return Check("config", True, detail)
+
+
+def check_clock(config: Config, now: datetime, marker: Path = TIMESYNC_MARKER) -> Check:
+    """The Pi has no battery clock: trust the date only after NTP synchronised it."""
+    from kiosk.domain.clock import business_date
+
+    day = business_date(now, config.site.zone)
+    shown = f"UTC {now.astimezone(UTC):%Y-%m-%d %H:%M}, business date {day} "
+    shown += f"({config.site.timezone})"
+    if now.year < 2024:
+        return _fail("clock", f"clock is in the past: {shown}", "clock")
+    if not marker.exists():
+        return _fail("clock", f"not synchronised (no {marker}); {shown}", "clock")
+    return Check("clock", True, f"synchronised; {shown}")
+
+
+def check_disk(data_dir: Path, disk_usage: Callable[[Path], Any] = shutil.disk_usage) -> Check:
+    """Fail below 10 % free: SQLite needs room to commit, and a full card loses entries."""
+    if not data_dir.is_dir():
+        return _fail("disk", f"data folder {data_dir} missing", "disk_missing", path=data_dir)
+    usage = disk_usage(data_dir)
+    free = usage.free / usage.total if usage.total else 0.0
+    detail = f"{data_dir}: {free:.0%} free ({usage.free / 1e9:.1f} of {usage.total / 1e9:.1f} GB)"
+    if free < MIN_FREE_FRACTION:
+        return _fail("disk", f"{detail}, below {MIN_FREE_FRACTION:.0%}", "disk_full")
+    return Check("disk", True, detail)
+
+
+def check_database(path: Path) -> Check:
+    """The file exists, opens, passes ``PRAGMA quick_check`` and has every migration."""
+    from kiosk.storage import Database
+    from kiosk.storage.database import migration_scripts
+
+    if not path.is_file():  # never create it here
+        return _fail("database", f"{path} does not exist", "db_missing", folder=path.parent)
+    latest = max((v for v, _, _ in migration_scripts()), default=0)
+    db = Database(path)
+    try:
+        if not db.integrity_ok():
+            return _fail(
+                "database", f"{path}: PRAGMA quick_check failed", "db_broken", name=path.name
+            )
+        version = db.schema_version()
+    except Exception as exc:  # StorageError, or sqlite3's "malformed" on a damaged page
+        return _fail("database", f"{path}: cannot open: {exc}", "db_broken", name=path.name)
+    finally:
+        db.close()
+    if version < latest:
+        return _fail("database", f"{path}: schema version {version}, needs {latest}", "db_upgrade")
+    if version > latest:
+        return _fail("database", f"{path}: schema version {version} > {latest}", "db_newer")
+    return Check("database", True, f"{path}: quick_check ok, schema version {version}")
+
+
+# -- thermometer ------------------------------------------------------------------------------
+
+
+def check_thermometer(config: Config, devices: Any = None, host: Host | None = None) -> Check:
+    """The MLX90614 answers with valid PEC and a sane ambient (0–50 °C)."""
+    from drivers.mlx90614 import MLX90614
+
+    hw, host = config.hardware, host or default_host()
+    where = f"at 0x{hw.i2c_address:02X} on I2C bus {hw.i2c_bus}"
+    if devices is not None:
+        sim = devices.simulator
+        if sim:
+            sim_where = f"at 0x{hw.i2c_address:02X} on the simulated bus"
+            return _read_thermometer(devices.thermometer, sim.bus, config, sim_where)
+        result = _read_thermometer(devices.thermometer, None, config, where)
+        return _with_bus_speed(result, host.i2c_sysfs, hw.i2c_bus)
+    path = f"/dev/i2c-{hw.i2c_bus}"
+    try:
+        bus = host.open_i2c_bus(hw.i2c_bus)
+    except FileNotFoundError:
+        return _fail("thermometer", f"no I2C bus {path}", "enable_i2c")
+    except PermissionError:
+        return _fail("thermometer", f"no permission to open {path}", "i2c_group")
+    except OSError as exc:
+        return _fail("thermometer", f"cannot open {path}: {exc}", "enable_i2c")
+    try:
+        driver = MLX90614(bus, hw.i2c_address, check_pec=hw.check_pec, bus_number=hw.i2c_bus)
+        result = _read_thermometer(driver, bus, config, where)
+    finally:
+        bus.close()
+    return _with_bus_speed(result, host.i2c_sysfs, hw.i2c_bus)
+
+
+def _read_thermometer(thermometer: Any, bus: Any, config: Config, where: str) -> Check:
+    """Read through the driver; on failure, or with PEC checks off, look at the wire."""
+    hw = config.hardware
+    fill = {"bus": hw.i2c_bus, "addr": hw.i2c_address}
+    try:
+        ambient = thermometer.ambient_temperature()
+        obj = thermometer.object_temperature()
+    except SensorError as exc:
+        if bus is None:  # a running kiosk's driver: no bus of ours to look at
+            kind, evidence = "sensor_error", str(exc)
+        else:
+            failed = ("intermittent", "the driver's reads failed, a direct read worked")
+            kind, evidence = _diagnose(bus, hw.i2c_address) or failed
+        return _fail("thermometer", f"{kind}: {evidence} {where}", kind, **fill)
+    if not hw.check_pec and bus is not None and (found := _diagnose(bus, hw.i2c_address)):
+        kind, evidence = found
+        return _fail("thermometer", f"{kind}: {evidence} {where} (check_pec is off)", kind, **fill)
+    lo, hi = AMBIENT_SANE_C
+    if not lo <= ambient <= hi:
+        detail = f"ambient_range: sensor die reads {ambient:.1f} °C (expected {lo:.0f}–{hi:.0f})"
+        return _fail("thermometer", f"{detail} {where}", "ambient_range")
+    pec = "PEC verified" if hw.check_pec else "PEC not checked (hardware.check_pec = false)"
+    detail = f"ambient {ambient:.1f} °C, object {obj:.1f} °C {where}, {pec}"
+    return Check("thermometer", True, detail)
+
+
+def _diagnose(bus: Any, address: int) -> tuple[str, str] | None:
+    """One raw read of Ta and Tobj1 with PEC, to name what is wrong on the wire."""
+    from smbus2 import i2c_msg
+
+    from drivers.mlx90614 import ERROR_FLAG, RAM_AMBIENT, RAM_OBJECT1, crc8_pec
+
+    for command in (RAM_AMBIENT, RAM_OBJECT1):
+        request, answer = i2c_msg.write(address, [command]), i2c_msg.read(address, 3)
+        try:
+            bus.i2c_rdwr(request, answer)
+        except OSError as exc:
+            kind = _ERRNO_KIND.get(exc.errno or 0, "bus_error")
+            return kind, f"errno {exc.errno} ({exc.strerror or exc})"
+        lsb, msb, pec = bytes(answer)
+        a = address << 1
+        expected = crc8_pec(bytes([a, command, a | 1, lsb, msb]))
+        if pec != expected:
+            return "bad_pec", f"PEC 0x{pec:02X}, expected 0x{expected:02X}"
+        word = lsb | msb << 8
+        if word in (0x0000, 0xFFFF):
+            return f"word_{word:04x}", f"register 0x{command:02X} answered 0x{word:04X}"
+        if command == RAM_OBJECT1 and word & ERROR_FLAG:
+            return "error_flag", f"object word 0x{word:04X} has the error bit set"
+    return None
+
+
+def _with_bus_speed(result: Check, sysfs: Path, bus_number: int) -> Check:
+    """Fail when the Pi's I2C bus runs faster than the MLX90614 allows (400 kHz breaks it)."""
+    node = sysfs / f"i2c-{bus_number}" / "of_node" / "clock-frequency"
+    try:
+        khz = int.from_bytes(node.read_bytes()[:4], "big") // 1000
+    except OSError:
+        return result  # not a Pi device tree: speed unknown
+    if khz <= MAX_I2C_HZ // 1000:
+        return Check(result.name, result.ok, f"{result.detail}, bus {khz} kHz", result.fix)
+    detail = f"bus speed {khz} kHz > {MAX_I2C_HZ // 1000} kHz; {result.detail}"
+    return _fail(result.name, detail, "bus_speed")
+
+
+# -- camera -----------------------------------------------------------------------------------
+
+
+def check_camera(config: Config, devices: Any = None, host: Host | None = None) -> Check:
+    """A frame arrives within the timeout (5 s); reports its resolution."""
+    host = host or default_host()
+    source = config.hardware.camera
+    timeout = host.camera_timeout_s
+    if devices is not None:
+        label = "simulated camera" if devices.simulator else f"camera {source!r}"
+        return _first_frame(lambda: devices.camera, label, timeout, owned=False)
+    return _first_frame(lambda: host.open_camera(source), f"camera {source!r}", timeout, owned=True)
+
+
+def _first_frame(
+    open_cam: Callable[[], Any], label: str, timeout_s: float, *, owned: bool
+) -> Check:
+    """Open and read in a worker thread, so a camera that blocks cannot stall the doctor."""
+    outcome: dict[str, Any] = {}
+    stop = threading.Event()
+
+    def worker() -> None:
+        start = time.monotonic()
+        try:
+            camera = open_cam()
+        except Exception as exc:
+            outcome["open_error"] = exc
+            return
+        try:
+            while not stop.is_set():
+                try:
+                    outcome["frame"], outcome["seconds"] = camera.read(), time.monotonic() - start
+                    return
+                except CameraError as exc:
+                    outcome["last"] = exc
+                    stop.wait(0.1)
+        finally:
+            if owned:
+                camera.close()
+
+    thread = threading.Thread(target=worker, name="doctor-camera", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    stop.set()
+    if "open_error" in outcome:
+        return _fail("camera", f"{label}: {outcome['open_error']}", "camera_open")
+    frame = outcome.get("frame")
+    if frame is None:
+        why = f" (last: {outcome['last']})" if "last" in outcome else ""
+        return _fail("camera", f"{label}: no frame within {timeout_s:g} s{why}", "camera_frames")
+    if getattr(frame, "ndim", 0) not in (2, 3) or not frame.size:
+        return _fail("camera", f"{label}: empty or malformed frame", "camera_frames")
+    height, width = frame.shape[:2]
+    return Check("camera", True, f"{label}: {width}×{height} frame in {outcome['seconds']:.1f} s")
+
+
+# -- GPIO -------------------------------------------------------------------------------------
+
+
+def check_gpio(config: Config, devices: Any = None, host: Host | None = None) -> Check:
+    """Which pin factory gpiozero uses; the outputs open and the relay is de-energised."""
+    from kiosk.services.devices import open_outputs
+
+    host = host or default_host()
+    if devices is not None:
+        return _inspect_outputs(config, devices.outputs)
+    try:
+        outputs = open_outputs(config, host.pin_factory)  # the relay starts de-energised
+    except DeviceError as exc:
+        return _fail("gpio", f"cannot claim the output pins: {exc.__cause__ or exc}", "gpio")
+    try:
+        return _inspect_outputs(config, outputs, button=True)
+    finally:
+        outputs.close()  # de-energises the relay and releases every pin
+
+
+def _inspect_outputs(config: Config, outputs: Any, *, button: bool = False) -> Check:
+    hw = config.hardware
+    relay = getattr(outputs, "relay", None)
+    if relay is None:
+        return _fail("gpio", f"outputs are {type(outputs).__name__}, not gpiozero", "gpio")
+    factory = type(relay.pin_factory).__name__
+    mock = factory == "MockFactory"
+    level = "high" if relay.pin.state else "low"
+    polarity = "active-high" if hw.relay_active_high else "active-low"
+    parts = [
+        factory + (" (simulated pins)" if mock else ""),
+        f"relay {relay.pin} {'ENERGISED' if relay.value else 'off'} (pin {level}, {polarity})",
+        f"green {outputs.green.pin}, red {outputs.red.pin}, buzzer {outputs.buzzer.pin}",
+    ]
+    if button:
+        parts.append(_button_state(hw.button_pin, relay.pin_factory))
+    detail = "; ".join(parts)
+    if mock and hw.mode == "real":
+        return _fail("gpio", f"real mode but gpiozero uses MockFactory; {detail}", "gpio_mock")
+    if relay.value:
+        return _fail("gpio", f"relay energised at idle; {detail}", "relay_idle")
+    return Check("gpio", True, detail)
+
+
+def _button_state(pin: int, factory: Any) -> str:
+    from gpiozero import Button
+
+    button = Button(pin, pull_up=True, pin_factory=factory)
+    try:
+        state = "pressed (held, or shorted to GND?)" if button.is_pressed else "released"
+        return f"button {button.pin} {state}"
+    finally:
+        button.close()
