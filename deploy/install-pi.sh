@@ -4,7 +4,7 @@
 #     sudo deploy/install-pi.sh
 #
 # Safe to run again: an upgrade reinstalls the software and keeps the configuration
-# (/etc/kiosk/kiosk.toml) and the data (/var/lib/kiosk). See docs/install-pi.md.
+# (/etc/kiosk/kiosk.toml) and the data (/var/lib/kiosk). See README.md, section "Install on a Raspberry Pi".
 set -euo pipefail
 
 PREFIX=/opt/kiosk
@@ -95,7 +95,7 @@ install_software() {
     log "installing the kiosk from $src"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet --upgrade "$src"
-    install -m 0644 "$src/docs/install-pi.md" "$PREFIX/docs/install-pi.md"
+    install -m 0644 "$src/README.md" "$PREFIX/docs/README.md"
     "$VENV/bin/python" -c 'import lgpio' 2>/dev/null ||
         warn "lgpio is not importable from $VENV: GPIO will not work"
 }
