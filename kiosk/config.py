@@ -147,7 +147,13 @@ class HardwareConfig(_Section):
     )
     check_pec: bool = Field(True, description="Verify the thermometer's CRC-8 (PEC) on every read.")
     camera: str = Field(
-        "0", max_length=200, description="V4L2 index or video file/folder for replay."
+        "0",
+        max_length=200,
+        description="Camera: V4L2 index or /dev/videoN (USB), 'picamera' (CSI, Picamera2), "
+        "or a video file / image folder to replay.",
+    )
+    scan_debounce_s: float = Field(
+        3.0, ge=0.5, le=30.0, description="The same code seen again within this is one attempt."
     )
     relay_pin: int = Field(17, ge=0, le=27, description="BCM pin of the door/turnstile relay.")
     relay_active_high: bool = Field(False, description="Most relay boards are active-low.")

@@ -28,6 +28,7 @@ def healthz() -> Any:
         database="ok" if db_ok else "integrity check failed",
         mode=k.config.hardware.mode,
         gate_id=k.config.site.gate_id,
+        scanner=k.scanner_status(),
         calibration=None
         if cal is None
         else {"date": cal.ts.date().isoformat(), "operator": cal.operator, "pairs": cal.pairs},
@@ -41,5 +42,9 @@ def today() -> Any:
 
 @bp.get("/api/last")
 def last() -> Any:
-    result = kiosk().gate.last_result
-    return jsonify(result=result.as_json(lang()) if result else None)
+    k = kiosk()
+    result = k.gate.last_result
+    return jsonify(
+        result=result.as_json(lang()) if result else None,
+        scanner=k.scanner_status()["status"],
+    )

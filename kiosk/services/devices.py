@@ -192,9 +192,9 @@ def open_devices(config: Config) -> Devices:
         real_thermometer = open_mlx90614(hw.i2c_bus, hw.i2c_address, check_pec=hw.check_pec)
         opened.append(real_thermometer)
         real_thermometer.ambient_temperature()  # answers at all?
-        from drivers.opencv_camera import OpenCVCamera
+        from drivers.camera_factory import open_camera
 
-        camera_dev = OpenCVCamera.open(hw.camera)
+        camera_dev = open_camera(hw.camera)
     except Exception:
         for device in reversed(opened):
             device.close()  # type: ignore[attr-defined]

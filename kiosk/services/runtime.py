@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from drivers.base import Camera
 from kiosk.booking_sources import SyncResult, sync_day_list
 from kiosk.config import Config
 from kiosk.services.devices import Devices, Simulator, open_devices
 from kiosk.services.gate import GateResult, GateService
+from kiosk.services.scanner import Scanner
 from kiosk.services.sync_scheduler import SyncScheduler, daily_slots
 from kiosk.storage import Database
 
@@ -24,6 +27,7 @@ class Kiosk:
     devices: Devices
     gate: GateService
     background: list[Any] = field(default_factory=list)
+    scanner: Scanner | None = None
 
     @property
     def simulator(self) -> Simulator | None:
@@ -52,7 +56,18 @@ class Kiosk:
         return cls(config, db, devices, gate)
 
     def start_background(self) -> None:
-        """Start the scheduled jobs of a serving kiosk (not used by one-shot commands)."""
+        """Start the scanner loop (real cameras) and scheduled jobs of a serving kiosk.
+
+        In simulation the simulator drives the camera and the pipeline directly.
+        """
+        if self.simulator is None:
+            self.scanner = Scanner(
+                self._camera_opener(),
+                self._scanned,
+                debounce_s=self.config.hardware.scan_debounce_s,
+            )
+            self.scanner.start()
+            self.background.append(self.scanner)
         src = self.config.booking_source
         if src.day_list_url:
             scheduler = SyncScheduler(
@@ -62,6 +77,29 @@ class Kiosk:
             )
             scheduler.start()
             self.background.append(scheduler)
+
+    def _camera_opener(self) -> Callable[[], Camera]:
+        """First the camera opened at start-up, then a fresh one for every reconnect."""
+        first: list[Camera] = [self.devices.camera]
+
+        def opener() -> Camera:
+            if first:
+                return first.pop()
+            from drivers.camera_factory import open_camera
+
+            camera = open_camera(self.config.hardware.camera)
+            self.devices.camera = camera
+            return camera
+
+        return opener
+
+    def _scanned(self, text: str) -> None:
+        self.gate.scan(text)
+
+    def scanner_status(self) -> dict[str, object]:
+        if self.scanner is None:
+            return {"status": "simulated" if self.simulator else "stopped", "error": None}
+        return {"status": self.scanner.status, "error": self.scanner.last_error}
 
     def sync_bookings(self, day: date) -> SyncResult:
         src = self.config.booking_source

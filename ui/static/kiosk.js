@@ -33,7 +33,9 @@
       const today = await (await fetch("/api/today")).json();
       document.getElementById("admitted").textContent = today.admitted;
       document.getElementById("cap").textContent = today.cap;
-      const last = (await (await fetch("/api/last")).json()).result;
+      const state = await (await fetch("/api/last")).json();
+      document.getElementById("scanner-down").hidden = state.scanner !== "unavailable";
+      const last = state.result;
       if (last && last.entry_id !== lastEntry && last.ts) {
         const fresh = lastEntry !== null || Date.now() - Date.parse(last.ts) < 6000;
         lastEntry = last.entry_id;
