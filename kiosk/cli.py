@@ -11,11 +11,16 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from kiosk.storage import Database
 
 from kiosk.config import Config, load_config
 from kiosk.errors import BookingImportError, KioskError
@@ -34,6 +39,19 @@ config_option = click.option(
     default=None,
     help="Configuration file (default: $KIOSK_CONFIG or var/kiosk.toml).",
 )
+
+
+@contextmanager
+def open_database(config: Config) -> Iterator[Database]:
+    """The configured database, migrated, closed when the block ends."""
+    from kiosk.storage import Database
+
+    db = Database(config.database_path)
+    try:
+        db.migrate()
+        yield db
+    finally:
+        db.close()
 
 
 def _load(config_path: Path | None) -> Config:
@@ -189,7 +207,7 @@ def booking() -> None:
 def booking_add(config_path: Path | None, day: str, name: str, service: str) -> None:
     """Add a booking; the last output line is its QR payload text."""
     from kiosk.bookings import clean_name, clean_service, new_booking_id, parse_date
-    from kiosk.storage import Booking, Database
+    from kiosk.storage import Booking
     from kiosk.storage import repository as repo
 
     config = _load(config_path)
@@ -207,13 +225,8 @@ def booking_add(config_path: Path | None, day: str, name: str, service: str) -> 
         name=clean_name(name),
         service=clean_service(service),
     )
-    db = Database(config.database_path)
-    try:
-        db.migrate()
-        with db.transaction() as conn:
-            repo.insert_booking(conn, new)
-    finally:
-        db.close()
+    with open_database(config) as db, db.transaction() as conn:
+        repo.insert_booking(conn, new)
     click.echo(f"booking {new.id} for {new.date} ({new.service or 'no service'}) added")
     click.echo(new.id)
 
@@ -224,17 +237,11 @@ def booking_add(config_path: Path | None, day: str, name: str, service: str) -> 
 def booking_import(config_path: Path | None, file: Path) -> None:
     """Import bookings from a CSV (columns date,name[,service,id,status]); all or nothing."""
     from kiosk.bookings import import_bookings, read_booking_csv
-    from kiosk.storage import Database
 
     config = _load(config_path)
     rows = read_booking_csv(file, office_id=config.site.office_id)
-    db = Database(config.database_path)
-    try:
-        db.migrate()
-        with db.transaction() as conn:
-            added, unchanged = import_bookings(conn, rows)
-    finally:
-        db.close()
+    with open_database(config) as db, db.transaction() as conn:
+        added, unchanged = import_bookings(conn, rows)
     click.echo(f"{file}: {added} booking(s) added, {unchanged} already present")
 
 
@@ -244,18 +251,13 @@ def booking_import(config_path: Path | None, file: Path) -> None:
 def booking_list(config_path: Path | None, day: str | None) -> None:
     """List the bookings of a day."""
     from kiosk.bookings import parse_date
-    from kiosk.storage import Database
     from kiosk.storage import repository as repo
 
     config = _load(config_path)
     when = parse_date(day) if day else _today(config)
-    db = Database(config.database_path)
-    try:
-        db.migrate()
+    with open_database(config) as db:
         for b in repo.bookings_on(db.connection(), config.site.office_id, when):
             click.echo(f"{b.id}\t{b.date}\t{b.status}\t{b.service}\t{b.name}")
-    finally:
-        db.close()
 
 
 @booking.command("demo")
@@ -273,19 +275,14 @@ def booking_demo(config_path: Path | None) -> None:
 def today(config_path: Path | None) -> None:
     """Today's business date, slots used and outcomes."""
     from kiosk.domain.clock import business_date
-    from kiosk.storage import Database
     from kiosk.storage import repository as repo
 
     config = _load(config_path)
     day = business_date(datetime.now(UTC), config.site.zone)
-    db = Database(config.database_path)
-    try:
-        db.migrate()
+    with open_database(config) as db:
         conn = db.connection()
         used = repo.slots_used(conn, config.site.office_id, day)
         counts = repo.outcome_counts(conn, config.site.office_id, day)
-    finally:
-        db.close()
     click.echo(
         f"{day}: {used} / {config.admission.daily_cap} admitted; "
         + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))

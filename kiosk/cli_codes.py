@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 
 from kiosk.bookings import clean_name, is_signed_code, parse_date
-from kiosk.cli import _load, _today, booking, config_option, main
+from kiosk.cli import _load, _today, booking, config_option, main, open_database
 from kiosk.config import Config
 from kiosk.errors import ConfigError, InputError
-from kiosk.storage import Booking, Database
+from kiosk.storage import Booking
 from kiosk.storage import repository as repo
 
 
@@ -53,13 +53,8 @@ def issue_signed(config: Config, *, day: str, name: str, service: str) -> tuple[
         valid_from=new.date,
         private_key=private_key,
     )
-    db = Database(config.database_path)
-    try:
-        db.migrate()
-        with db.transaction() as conn:
-            repo.insert_booking(conn, new)
-    finally:
-        db.close()
+    with open_database(config) as db, db.transaction() as conn:
+        repo.insert_booking(conn, new)
     return new, text
 
 
@@ -116,16 +111,12 @@ def booking_verify(config_path: Path | None, text: str) -> None:
     config = _load(config_path)
     policy = policy_from(config)
     now = datetime.now(UTC)
-    db = Database(config.database_path)
-    try:
-        db.migrate()
+    with open_database(config) as db:
         from kiosk.bookings import lookup_facts
 
         facts: BookingFacts = lookup_facts(
             db.connection(), text, business_day=_today(config), keyring=load_gate_keyring(config)
         )
-    finally:
-        db.close()
     problem = precheck(visit=Visit(Kind.BOOKING, booking=facts), policy=policy, now=now)
     if problem is None:
         kind = "signed" if is_signed_code(text) else "plain"
@@ -232,9 +223,7 @@ def booking_sync(config_path: Path | None, day: str | None) -> None:
     if not src.day_list_url:
         raise ConfigError("booking_source.day_list_url is not set in the configuration")
     when = parse_date(day) if day else _today(config)
-    db = Database(config.database_path)
-    try:
-        db.migrate()
+    with open_database(config) as db:
         result = sync_day_list(
             db,
             url=src.day_list_url,
@@ -245,8 +234,6 @@ def booking_sync(config_path: Path | None, day: str | None) -> None:
             retries=src.retries,
             state_path=config.data_dir / src.sync_state_file,
         )
-    finally:
-        db.close()
     if not result.ok:
         click.echo(f"sync failed, the last good list is kept: {result.error}", err=True)
         raise SystemExit(1)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli import _load, config_option, main
+from kiosk.cli import _load, config_option, main, open_database
 from kiosk.domain.measurement import (
     CalibrationPair,
     MeasurementPolicy,
@@ -23,7 +23,6 @@ from kiosk.domain.measurement import (
 )
 from kiosk.domain.temperature import EstimationModel, ReadingLimits, ReadingState
 from kiosk.errors import InputError, SensorError
-from kiosk.storage import Database
 from kiosk.storage import repository as repo
 
 EMISSIVITY_SANE = (0.90, 1.00)
@@ -147,32 +146,27 @@ def calibrate(
     if not yes and not click.confirm("save this calibration?", default=False):
         click.echo("not saved")
         return
-    db = Database(config.database_path)
-    try:
-        db.migrate()
-        with db.transaction() as conn:
-            repo.add_calibration(
-                conn,
-                repo.Calibration(
-                    ts=datetime.now(UTC),
-                    gate_id=config.site.gate_id,
-                    operator=operator,
-                    offset_c=fit.model.offset_c,
-                    ambient_gain=fit.model.ambient_gain,
-                    pairs=len(pairs),
-                    rms_residual_c=round(fit.rms, 3),
-                    pairs_json=json.dumps([p.__dict__ for p in pairs]),
-                ),
-            )
-            repo.add_audit(
-                conn,
-                operator,
-                "calibrate",
-                subject=config.site.gate_id,
-                details=f"offset {fit.model.offset_c} k {fit.model.ambient_gain} n {len(pairs)}",
-            )
-    finally:
-        db.close()
+    with open_database(config) as db, db.transaction() as conn:
+        repo.add_calibration(
+            conn,
+            repo.Calibration(
+                ts=datetime.now(UTC),
+                gate_id=config.site.gate_id,
+                operator=operator,
+                offset_c=fit.model.offset_c,
+                ambient_gain=fit.model.ambient_gain,
+                pairs=len(pairs),
+                rms_residual_c=round(fit.rms, 3),
+                pairs_json=json.dumps([p.__dict__ for p in pairs]),
+            ),
+        )
+        repo.add_audit(
+            conn,
+            operator,
+            "calibrate",
+            subject=config.site.gate_id,
+            details=f"offset {fit.model.offset_c} k {fit.model.ambient_gain} n {len(pairs)}",
+        )
     click.echo(f"saved: the gate uses it from its next start (calibrated by {operator})")
 
 
