@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
+
+
+class ClosesOnExit:
+    """Mixin for drivers: ``with Device(...) as d:`` calls ``d.close()`` at the end."""
+
+    def close(self) -> None:  # pragma: no cover - every driver defines its own
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
 
 Frame = npt.NDArray[np.uint8]
 """A camera frame: ``H×W×3`` BGR or ``H×W`` grayscale, dtype uint8."""

@@ -38,12 +38,12 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 import smbus2
 from smbus2 import i2c_msg
 
+from drivers.base import ClosesOnExit
 from kiosk.errors import DeviceError, InputError, SensorError
 
 DEFAULT_ADDRESS = 0x5A
@@ -155,7 +155,7 @@ class StuckDetector:
         return self._count, self._since
 
 
-class MLX90614:
+class MLX90614(ClosesOnExit):
     """Driver for one MLX90614 on an smbus2-compatible ``bus``; a :class:`Thermometer`.
 
     ``check_pec`` verifies each read's PEC byte (read through ``i2c_rdwr`` with a repeated
@@ -235,17 +235,6 @@ class MLX90614:
             bus, self._bus = self._bus, None
             if bus is not None and self._owns_bus:
                 bus.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- EEPROM ---------------------------------------------------------------------------
 

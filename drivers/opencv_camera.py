@@ -21,12 +21,11 @@ import re
 import sys
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import cast
 
 import cv2
 
-from drivers.base import Frame
+from drivers.base import ClosesOnExit, Frame
 from kiosk.errors import CameraError, DeviceError
 
 READ_TIMEOUT_S = 2
@@ -43,7 +42,7 @@ def is_v4l2_source(source: str) -> bool:
     return bool(_INDEX.fullmatch(source)) or source.startswith(("/dev/video", "/dev/v4l/"))
 
 
-class OpenCVCamera:
+class OpenCVCamera(ClosesOnExit):
     """A V4L2 camera; ``read()`` returns the newest frame (BGR, uint8).
 
     Thread-safe; ``close()`` is idempotent and waits for a read in progress (at most
@@ -115,17 +114,6 @@ class OpenCVCamera:
             if not self._closed:
                 self._closed = True
                 self._capture.release()
-
-    def __enter__(self) -> OpenCVCamera:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _check_device_node(path: str) -> None:

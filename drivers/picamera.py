@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from types import TracebackType
 from typing import Any
 
-from drivers.base import Frame
+from drivers.base import ClosesOnExit, Frame
 from kiosk.errors import CameraError, DeviceError
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ INSTALL_HINT = (
 )
 
 
-class PiCamera:
+class PiCamera(ClosesOnExit):
     """An open, started Picamera2. Thread-safe; ``close()`` is idempotent."""
 
     def __init__(self, picam: Any, camera_num: int, *, read_timeout_s: float = 2.0) -> None:
@@ -64,17 +63,6 @@ class PiCamera:
                 return
             self._closed = True
             _release(self._picam)
-
-    def __enter__(self) -> PiCamera:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def open_picamera(

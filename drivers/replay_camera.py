@@ -21,12 +21,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol, cast
 
 import cv2
 
-from drivers.base import Frame
+from drivers.base import ClosesOnExit, Frame
 from kiosk.errors import CameraError, DeviceError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
@@ -45,7 +44,7 @@ class _Frames(Protocol):
     def close(self) -> None: ...
 
 
-class ReplayCamera:
+class ReplayCamera(ClosesOnExit):
     """Plays a recording as a :class:`~drivers.base.Camera`. Thread-safe; ``close()`` idempotent."""
 
     def __init__(
@@ -122,17 +121,6 @@ class ReplayCamera:
             self._sleep(self._due - now)
             now = self._due
         self._due = now + 1.0 / self.fps
-
-    def __enter__(self) -> ReplayCamera:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class _VideoFile:
