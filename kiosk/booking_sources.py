@@ -85,9 +85,9 @@ import urllib3
 
 from kiosk.bookings import (
     BOOKING_ID,
-    clean_name,
+    STATUSES,
+    booking_from_fields,
     clean_service,
-    derived_booking_id,
     lookup_facts,
     parse_date,
     parse_plain_code,
@@ -108,7 +108,6 @@ MAX_LOOKUP_BYTES = 64 * 1024
 SYNC_SOURCE = "sync"
 """``Booking.source`` of bookings added by the day-list sync."""
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-STATUSES = ("valid", "cancelled")
 LIVE = "live"
 CACHE = "cache"
 
@@ -449,31 +448,22 @@ def _row_to_booking(record: Any, *, office_id: str, day: date, derive_id: bool) 
         raise InputError(record.problem)
     if not isinstance(record, dict):
         raise InputError(f"entry must be an object, not {type(record).__name__}")
-    raw_id = _str_field(record, "id", required=not derive_id).strip().upper()
-    if raw_id and not BOOKING_ID.match(raw_id):
-        raise InputError(f"id {raw_id[:60]!r} must be 3–40 letters, digits or dashes")
-    if not raw_id and not derive_id:
+    raw_id = _str_field(record, "id", required=not derive_id)
+    if not raw_id.strip() and not derive_id:
         raise InputError("id is empty")
-    row_office = _str_field(record, "office_id", required=False).strip() or office_id
-    if row_office != office_id:
-        raise InputError(f"office_id {row_office[:40]!r} is not this office ({office_id})")
-    status = _str_field(record, "status", required=False).strip().lower() or "valid"
-    if status not in STATUSES:
-        raise InputError(f"status {status[:40]!r} must be valid or cancelled")
-    row_day = parse_date(_str_field(record, "date", required=True))
-    if row_day != day:
-        raise InputError(f"date {row_day} is not the requested day {day}")
-    name = clean_name(_str_field(record, "name", required=True))
-    service = clean_service(_str_field(record, "service", required=False))
-    return Booking(
-        id=raw_id or derived_booking_id(office_id, day, name, service),
+    booking = booking_from_fields(
+        booking_id=raw_id,
+        day=_str_field(record, "date", required=True),
+        name=_str_field(record, "name", required=True),
+        service=_str_field(record, "service", required=False),
+        row_office=_str_field(record, "office_id", required=False),
+        status=_str_field(record, "status", required=False),
         office_id=office_id,
-        date=row_day,
-        name=name,
-        service=service,
-        status=status,
         source=SYNC_SOURCE,
     )
+    if booking.date != day:
+        raise InputError(f"date {booking.date} is not the requested day {day}")
+    return booking
 
 
 def _validate_rows(

@@ -214,26 +214,58 @@ def read_booking_csv(path: Path, *, office_id: str) -> list[tuple[int, Booking]]
 
 
 def _row_to_booking(record: dict[str, str], office_id: str) -> Booking:
-    booking_id = record.get("id", "").strip().upper()
-    if booking_id and not BOOKING_ID.match(booking_id):
-        raise InputError(f"id {booking_id!r} must be 3–40 letters, digits or dashes")
-    row_office = record.get("office_id", "").strip() or office_id
-    if row_office != office_id:
-        raise InputError(f"office_id {row_office!r} is not this office ({office_id})")
-    status = record.get("status", "").strip().lower() or "valid"
-    if status not in ("valid", "cancelled"):
-        raise InputError(f"status {status!r} must be valid or cancelled")
-    day = parse_date(record["date"])
-    name = clean_name(record["name"])
-    service = clean_service(record.get("service", ""))
-    return Booking(
-        id=booking_id or derived_booking_id(office_id, day, name, service),
+    return booking_from_fields(
+        booking_id=record.get("id", ""),
+        day=record["date"],
+        name=record["name"],
+        service=record.get("service", ""),
+        row_office=record.get("office_id", ""),
+        status=record.get("status", ""),
         office_id=office_id,
-        date=day,
-        name=name,
-        service=service,
-        status=status,
         source="csv",
+    )
+
+
+STATUSES = ("valid", "cancelled")
+
+
+def booking_from_fields(
+    *,
+    booking_id: str,
+    day: str,
+    name: str,
+    service: str,
+    row_office: str,
+    status: str,
+    office_id: str,
+    source: str,
+) -> Booking:
+    """Validate one booking row given as text (CSV import and booking-system sync).
+
+    An empty ``booking_id`` gets a stable id derived from the row, an empty
+    ``row_office`` means this office and an empty ``status`` means valid.
+    Raises :class:`InputError` naming the first bad field.
+    """
+    clean_id = booking_id.strip().upper()
+    if clean_id and not BOOKING_ID.match(clean_id):
+        raise InputError(f"id {clean_id[:60]!r} must be 3–40 letters, digits or dashes")
+    row_office = row_office.strip() or office_id
+    if row_office != office_id:
+        raise InputError(f"office_id {row_office[:40]!r} is not this office ({office_id})")
+    clean_status = status.strip().lower() or "valid"
+    if clean_status not in STATUSES:
+        raise InputError(f"status {clean_status[:40]!r} must be valid or cancelled")
+    when = parse_date(day)
+    clean = clean_name(name)
+    service = clean_service(service)
+    return Booking(
+        id=clean_id or derived_booking_id(office_id, when, clean, service),
+        office_id=office_id,
+        date=when,
+        name=clean,
+        service=service,
+        status=clean_status,
+        source=source,
     )
 
 
