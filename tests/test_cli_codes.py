@@ -23,6 +23,13 @@ def invoke(*args: str) -> Any:
     return CliRunner().invoke(main, list(args))
 
 
+def add_code(config: Path, day: str) -> str:
+    """`kiosk booking add` for Budi on ``day``; its QR payload (the last output line)."""
+    result = invoke("booking", "add", "--config", str(config), "--date", day, "--name", "Budi")
+    assert result.exit_code == 0, result.output
+    return str(result.output.strip().splitlines()[-1])
+
+
 @pytest.fixture
 def signed_config(tmp_path: Path) -> Path:
     path = init_data_dir(tmp_path / "data")
@@ -81,40 +88,14 @@ def test_issue_writes_a_ticket_whose_qr_verifies(signed_config: Path) -> None:
     ],
 )
 def test_verify_rejects_with_reason_code(signed_config: Path, mangle: Any, reason: str) -> None:
-    code = (
-        invoke(
-            "booking",
-            "add",
-            "--config",
-            str(signed_config),
-            "--date",
-            today_text(signed_config),
-            "--name",
-            "Budi",
-        )
-        .output.strip()
-        .splitlines()[-1]
-    )
+    code = add_code(signed_config, today_text(signed_config))
     result = invoke("booking", "verify", "--config", str(signed_config), mangle(code))
     assert result.exit_code == 1
     assert result.output.split("\t")[1] == reason
 
 
 def test_verify_wrong_date_says_which(signed_config: Path) -> None:
-    code = (
-        invoke(
-            "booking",
-            "add",
-            "--config",
-            str(signed_config),
-            "--date",
-            "2030-01-02",
-            "--name",
-            "Budi",
-        )
-        .output.strip()
-        .splitlines()[-1]
-    )
+    code = add_code(signed_config, "2030-01-02")
     result = invoke("booking", "verify", "--config", str(signed_config), code)
     assert result.exit_code == 1
     assert "booking_wrong_date" in result.output
@@ -122,20 +103,7 @@ def test_verify_wrong_date_says_which(signed_config: Path) -> None:
 
 
 def test_revoked_key_refuses_its_codes(signed_config: Path, tmp_path: Path) -> None:
-    code = (
-        invoke(
-            "booking",
-            "add",
-            "--config",
-            str(signed_config),
-            "--date",
-            today_text(signed_config),
-            "--name",
-            "Budi",
-        )
-        .output.strip()
-        .splitlines()[-1]
-    )
+    code = add_code(signed_config, today_text(signed_config))
     key_id = invoke("keys", "list", "--config", str(signed_config)).output.split("\t")[0]
     # A second key first, so the list still has an active key after the revocation.
     second = invoke(
@@ -157,20 +125,7 @@ def test_revoked_key_refuses_its_codes(signed_config: Path, tmp_path: Path) -> N
 def test_concurrent_redemptions_use_exactly_one_slot(
     signed_config: Path, window: int, others: str
 ) -> None:
-    code = (
-        invoke(
-            "booking",
-            "add",
-            "--config",
-            str(signed_config),
-            "--date",
-            today_text(signed_config),
-            "--name",
-            "Budi",
-        )
-        .output.strip()
-        .splitlines()[-1]
-    )
+    code = add_code(signed_config, today_text(signed_config))
     config = load_config(signed_config).replace(admission={"reentry_window_minutes": window})
     kiosks = [Kiosk.start(config) for _ in range(4)]  # four gates on one database
     results: list[Any] = []
@@ -195,20 +150,7 @@ def test_concurrent_redemptions_use_exactly_one_slot(
 
 
 def test_signed_code_through_the_simulated_camera(signed_config: Path) -> None:
-    code = (
-        invoke(
-            "booking",
-            "add",
-            "--config",
-            str(signed_config),
-            "--date",
-            today_text(signed_config),
-            "--name",
-            "Budi",
-        )
-        .output.strip()
-        .splitlines()[-1]
-    )
+    code = add_code(signed_config, today_text(signed_config))
     kiosk = Kiosk.start(load_config(signed_config))
     try:
         assert simulate_present(kiosk, code, 36.6).decision.reason.value == "admitted"
