@@ -507,8 +507,6 @@ def _who(officer: str) -> str:
 
 
 def _result_from_entry(entry: Entry) -> GateResult:
-    from kiosk.domain.temperature import ReadingState
-
     reading = None
     if entry.temp_estimated_c is not None:
         reading = TemperatureReading(
