@@ -43,9 +43,11 @@ class GpioGateOutputs:
         buzzer_pin: int,
         relay_active_high: bool = False,
         open_seconds: float = 5.0,
+        refusal_seconds: float = RED_SECONDS,
         pin_factory: Any = None,
     ) -> None:
         self.open_seconds = open_seconds
+        self.refusal_seconds = refusal_seconds
         self.events: deque[tuple[float, str]] = deque(maxlen=50)
         self._lock = threading.Lock()
         self._closed = False
@@ -77,24 +79,36 @@ class GpioGateOutputs:
             self.buzzer.blink(on_time=on, off_time=off, n=n, background=True)
             if outcome == "admitted":
                 self.red.off()
-                self.green.blink(on_time=self.open_seconds, off_time=0, n=1, background=True)
-                self.relay.blink(on_time=self.open_seconds, off_time=0, n=1, background=True)
-                if self._idle_timer is not None:
-                    self._idle_timer.cancel()
-                self._idle_timer = threading.Timer(self.open_seconds, self._idle)
-                self._idle_timer.daemon = True
-                self._idle_timer.start()
-            elif outcome == "fault":
-                self.green.off()
-                self.red.blink(on_time=0.2, off_time=0.2, n=int(RED_SECONDS / 0.4))
+                self.green.on()
+                self.relay.on()
+                hold = self.open_seconds
             else:
+                # A refusal never touches the relay, but one arriving while the gate
+                # is open (the next person) closes it at once.
+                self.relay.off()
                 self.green.off()
-                self.red.blink(on_time=0.5, off_time=0.25, n=int(RED_SECONDS / 0.75))
+                if outcome == "fault":
+                    self.red.blink(on_time=0.2, off_time=0.2, background=True)
+                else:
+                    self.red.blink(on_time=0.5, off_time=0.25, background=True)
+                hold = self.refusal_seconds
+            self._schedule_idle(hold)
+
+    def _schedule_idle(self, seconds: float) -> None:
+        """One timer brings every output back to idle (closed, red) — never two racing."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self._idle_timer = threading.Timer(seconds, self._idle)
+        self._idle_timer.daemon = True
+        self._idle_timer.start()
 
     def _idle(self) -> None:
         with self._lock:
-            if not self._closed and not self.relay.value:
-                self.red.on()
+            if self._closed:
+                return
+            self.relay.off()
+            self.green.off()
+            self.red.on()
 
     def state(self) -> dict[str, bool]:
         """Current output levels (True = active), for the simulator panel and doctor."""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from drivers.gpio_outputs import GpioGateOutputs
+from drivers.gpio_outputs import BUZZER, GpioGateOutputs
 
 PINS = {"relay_pin": 17, "green_pin": 22, "red_pin": 27, "buzzer_pin": 23}
 
@@ -20,7 +20,7 @@ PINS = {"relay_pin": 17, "green_pin": 22, "red_pin": 27, "buzzer_pin": 23}
 @pytest.fixture
 def outputs() -> Iterator[tuple[GpioGateOutputs, MockFactory]]:
     factory = MockFactory()
-    out = GpioGateOutputs(**PINS, open_seconds=0.3, pin_factory=factory)
+    out = GpioGateOutputs(**PINS, open_seconds=0.3, refusal_seconds=0.5, pin_factory=factory)
     factory.setup_marks = {p: len(factory.pin(p).states) for p in PINS.values()}  # type: ignore[attr-defined]
     yield out, factory
     out.close()
@@ -75,6 +75,30 @@ def test_refusals_never_touch_the_relay(
     wait_for(lambda: levels(factory, 23).count(True) == beeps and not out.state()["buzzer"])
     assert levels(factory, 17) == [True]  # relay never energised
     assert levels(factory, 22) == [False]  # green never on
+
+
+@pytest.mark.parametrize("outcome", ["admitted", "denied", "refer", "fault"])
+def test_every_signal_returns_to_a_steady_closed_red_gate(
+    outputs: tuple[GpioGateOutputs, MockFactory], outcome: str
+) -> None:
+    out, factory = outputs
+    out.signal(outcome)
+    beeps = BUZZER[outcome][2]
+    wait_for(lambda: levels(factory, 23).count(True) == beeps and not out.state()["buzzer"])
+    idle = {"relay": False, "green": False, "red": True, "buzzer": False}
+    wait_for(lambda: out.state() == idle)
+    time.sleep(0.6)  # steady: no blink thread left running
+    assert out.state() == idle
+
+
+def test_a_refusal_while_open_closes_the_gate_at_once(
+    outputs: tuple[GpioGateOutputs, MockFactory],
+) -> None:
+    out, factory = outputs
+    out.signal("admitted")
+    assert out.state()["relay"]
+    out.signal("denied")
+    assert not out.state()["relay"] and not out.state()["green"]
 
 
 def test_close_is_idempotent_and_releases_the_relay(
