@@ -26,7 +26,24 @@ def create_app(kiosk: Kiosk, test_config: dict[str, Any] | None = None) -> Flask
     app.register_blueprint(public.bp)
     app.register_blueprint(sim.bp)
     _register_errors(app)
+    _enforce_roles(app)
     return app
+
+
+def _enforce_roles(app: Flask) -> None:
+    from ui.security import role_of
+
+    @app.before_request
+    def check_role() -> Any:
+        if request.endpoint is None or request.endpoint == "static":
+            return None  # 404s and static files
+        role = role_of(app.view_functions.get(request.endpoint))
+        if role == "public":
+            return None
+        if role is None:  # fail closed: a view that forgot to declare its role
+            log.error("route %s declares no role: refused", request.endpoint)
+            return jsonify(error="this page declares no access role — refused"), 403
+        return jsonify(error="login required"), 401
 
 
 def _wants_json() -> bool:

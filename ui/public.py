@@ -7,17 +7,20 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template
 
 from ui.helpers import kiosk, lang
+from ui.security import public
 
 bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
+@public
 def index() -> str:
     k = kiosk()
     return render_template("kiosk.html", today=k.gate.today(), sim=k.simulator is not None)
 
 
 @bp.get("/healthz")
+@public
 def healthz() -> Any:
     k = kiosk()
     db_ok = k.db.integrity_ok()
@@ -36,11 +39,13 @@ def healthz() -> Any:
 
 
 @bp.get("/api/today")
+@public
 def today() -> Any:
     return jsonify(kiosk().gate.today())
 
 
 @bp.get("/api/last")
+@public
 def last() -> Any:
     k = kiosk()
     result = k.gate.last_result

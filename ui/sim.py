@@ -10,6 +10,7 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from kiosk.services.runtime import NoCodeInView, simulate_present
 from kiosk.storage import repository as repo
 from ui.helpers import json_body, kiosk, lang, number, text
+from ui.security import public
 
 bp = Blueprint("sim", __name__)
 
@@ -23,6 +24,7 @@ def sim_only() -> None:
 
 
 @bp.get("/sim")
+@public
 def panel() -> str:
     k = kiosk()
     assert k.simulator is not None
@@ -30,6 +32,7 @@ def panel() -> str:
 
 
 @bp.post("/api/sim/present")
+@public
 def present() -> Any:
     data = json_body()
     qr = text(data, "qr", max_len=MAX_QR_CHARS)
@@ -46,6 +49,7 @@ def present() -> Any:
 
 
 @bp.post("/api/sim/fault")
+@public
 def fault() -> Any:
     data = json_body()
     name = text(data, "fault", max_len=40, required=False)
@@ -57,6 +61,7 @@ def fault() -> Any:
 
 
 @bp.get("/api/sim/state")
+@public
 def state() -> Any:
     k = kiosk()
     assert k.simulator is not None
