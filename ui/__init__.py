@@ -21,7 +21,9 @@ def create_app(kiosk: Kiosk, test_config: dict[str, Any] | None = None) -> Flask
         app.config.update(test_config)
     app.extensions["kiosk"] = kiosk
 
-    from ui import public, sim
+    from ui import i18n, public, sim
+
+    i18n.init_app(app)
 
     app.register_blueprint(public.bp)
     app.register_blueprint(sim.bp)

@@ -51,5 +51,6 @@ def text(data: dict[str, Any], key: str, *, max_len: int, required: bool = True)
 
 
 def lang() -> str:
-    chosen = request.args.get("lang", "id")
-    return chosen if chosen in ("id", "en") else "id"
+    from ui.i18n import select_locale
+
+    return select_locale()
