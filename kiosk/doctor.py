@@ -81,6 +81,8 @@ FIX = {
     "latest backup, or salvage: sqlite3 {name}.broken .recover | sqlite3 {name}; then "
     "kiosk db upgrade",
     "db_upgrade": "apply the migrations: kiosk db upgrade --config FILE",
+    "db_unreachable": "check the network cable and that the database server runs; test with "
+    "`kiosk db upgrade`; database_url in kiosk.toml names the server",
     "db_newer": "install the kiosk version that wrote this database",
     # camera, GPIO
     "camera_open": "check `v4l2-ctl --list-devices` or `ls /dev/video*`, the cable, and that "
@@ -162,7 +164,7 @@ def run_checks(
         _guarded("config", lambda: check_config(config)),
         _guarded("clock", lambda: check_clock(config, now, host.timesync_marker)),
         _guarded("disk", lambda: check_disk(config.data_dir, host.disk_usage)),
-        _guarded("database", lambda: check_database(config.database_path)),
+        _guarded("database", lambda: check_database(config.database_target)),
     ]
     with _sim_devices(config, devices) as devs:
         checks += [
@@ -265,11 +267,17 @@ def check_disk(data_dir: Path, disk_usage: Callable[[Path], Any] = shutil.disk_u
     return Check("disk", True, detail)
 
 
-def check_database(path: Path) -> Check:
-    """The file exists, opens, passes ``PRAGMA quick_check`` and has every migration."""
+def check_database(path: Path | str) -> Check:
+    """The file exists, opens, passes ``PRAGMA quick_check`` and has every migration.
+
+    A ``postgresql://`` URL (several gates sharing one database) is checked by
+    :func:`check_shared_database` instead.
+    """
     from kiosk.storage import Database
     from kiosk.storage.database import migration_scripts
 
+    if isinstance(path, str):
+        return check_shared_database(path)
     if not path.is_file():  # never create it here
         return _fail("database", f"{path} does not exist", "db_missing", folder=path.parent)
     latest = max((v for v, _, _ in migration_scripts()), default=0)
@@ -289,6 +297,33 @@ def check_database(path: Path) -> Check:
     if version > latest:
         return _fail("database", f"{path}: schema version {version} > {latest}", "db_newer")
     return Check("database", True, f"{path}: quick_check ok, schema version {version}")
+
+
+def check_shared_database(url: str) -> Check:
+    """The PostgreSQL server answers, the kiosk tables are there and every migration is applied."""
+    from kiosk.storage.database import migration_scripts
+    from kiosk.storage.postgres import PostgresDatabase
+
+    latest = max((v for v, _, _ in migration_scripts("postgresql")), default=0)
+    db = PostgresDatabase(url)
+    try:
+        ok = db.integrity_ok()
+        version = db.schema_version()
+    except Exception as exc:  # StorageError: unreachable, refused, wrong password
+        return _fail("database", str(exc), "db_unreachable")
+    finally:
+        db.close()
+    if not ok:
+        return _fail("database", f"{db.describe()}: kiosk tables missing", "db_upgrade")
+    if version < latest:
+        return _fail(
+            "database", f"{db.describe()}: schema version {version}, needs {latest}", "db_upgrade"
+        )
+    if version > latest:
+        return _fail(
+            "database", f"{db.describe()}: schema version {version} > {latest}", "db_newer"
+        )
+    return Check("database", True, f"{db.describe()}: reachable, schema version {version}")
 
 
 # -- thermometer ------------------------------------------------------------------------------

@@ -23,6 +23,15 @@ class ConstraintError(StorageError):
     """The database refused a write that breaks one of its rules (a bug or a race lost)."""
 
 
+class ConflictError(ConstraintError):
+    """A concurrent writer won a race (same unique key, deadlock): run the transaction again.
+
+    Only PostgreSQL raises it in practice: SQLite writers are serialised by
+    ``BEGIN IMMEDIATE``, while PostgreSQL gates write concurrently and the loser
+    of a unique-key race is rolled back. A retry sees the winner's row.
+    """
+
+
 class SensorError(KioskError):
     """A sensor does not answer or answers nonsense; the gate stays closed."""
 

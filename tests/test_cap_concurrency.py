@@ -32,7 +32,7 @@ from kiosk.config import load_config
 from kiosk.datadir import init_data_dir
 from kiosk.domain.clock import business_date
 from kiosk.services.runtime import Kiosk
-from kiosk.storage import Booking
+from kiosk.storage import Booking, open_database
 from kiosk.storage import repository as repo
 
 pytestmark = pytest.mark.slow
@@ -144,8 +144,22 @@ def _walkin_worker(config_path: str, worker: int, barrier: Any, out: Any) -> Non
     out.close()
 
 
-def _counts(db_path: Path, day: date, office_id: str) -> dict[str, int]:
-    conn = sqlite3.connect(db_path)
+def _counts(target: Path | str, day: date, office_id: str) -> dict[str, int]:
+    """A fresh connection's view (a SQLite file, or a PostgreSQL URL)."""
+    if isinstance(target, str):
+        db = open_database(target)
+        try:
+            conn = db.connection()
+            return {
+                "integrity_ok": db.integrity_ok(),
+                "used": repo.slots_used(conn, office_id, day),
+                "slot_rows": repo.slot_rows(conn, office_id, day),
+                "entries": conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0],
+                "audit": conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0],
+            }
+        finally:
+            db.close()
+    conn = sqlite3.connect(target)
     conn.row_factory = sqlite3.Row
     try:
         return {
@@ -231,16 +245,27 @@ def test_cap_holds_across_processes_and_threads(data_dir: Path) -> None:
         ),
     ],
 )
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_same_booking_scanned_at_once_uses_one_slot(
-    data_dir: Path, admission: dict[str, Any], others: tuple[str, str, bool]
+    data_dir: Path,
+    admission: dict[str, Any],
+    others: tuple[str, str, bool],
+    backend: str,
+    request: pytest.FixtureRequest,
 ) -> None:
-    """20 threads on two gates scan the same booking at once: exactly one slot is used."""
+    """20 threads on two gates scan the same booking at once: exactly one slot is used.
+
+    On PostgreSQL the gates really write concurrently: the losers of the race on
+    the one-slot-per-booking index are rolled back and retried, never refused.
+    """
     n_threads = 20
-    config = load_config(data_dir)
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
+    paths = {"paths": {"database_url": url}} if url else {}
+    config = load_config(data_dir).replace(**paths)
     day = business_date(NOW, config.site.zone)
     booking_id = "BK-SAMEONE1"
     gates = [
-        _start(data_dir, admission={"daily_cap": CAP, **admission}, site={"gate_id": gate})
+        _start(data_dir, admission={"daily_cap": CAP, **admission}, site={"gate_id": gate}, **paths)
         for gate in ("gate-1", "gate-2")
     ]
     try:
@@ -273,7 +298,7 @@ def test_same_booking_scanned_at_once_uses_one_slot(
     assert by_reason == {("admitted", "admitted", True): 1, others: n_threads - 1}
     assert len({entry_id for *_, entry_id in results} - {None}) == n_threads
 
-    counts = _counts(config.database_path, day, config.site.office_id)
+    counts = _counts(config.database_target, day, config.site.office_id)
     assert counts == {
         "integrity_ok": True,
         "used": 1,

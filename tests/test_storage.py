@@ -8,14 +8,27 @@ from pathlib import Path
 import pytest
 
 from kiosk.errors import ConstraintError, StorageError
-from kiosk.storage import Database, Entry
+from kiosk.storage import Database, Entry, open_database
 from kiosk.storage import repository as repo
+from kiosk.storage.database import migration_scripts
 
 DAY = date(2026, 11, 23)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    """Each storage rule holds on both backends (PostgreSQL: a real server, fresh database)."""
+    if request.param == "postgresql":
+        database = open_database(request.getfixturevalue("pg_url"))
+    else:
+        database = Database(tmp_path / "k.db")
+    database.migrate()
+    yield database
+    database.close()
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
+def sqlite_db(tmp_path: Path) -> Database:
     database = Database(tmp_path / "k.db")
     database.migrate()
     yield database
@@ -36,8 +49,8 @@ def entry(**kw: object) -> Entry:
     return Entry(**{**base, **kw})  # type: ignore[arg-type]
 
 
-def test_pragmas(db: Database) -> None:
-    conn = db.connection()
+def test_pragmas(sqlite_db: Database) -> None:
+    conn = sqlite_db.connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -46,7 +59,7 @@ def test_pragmas(db: Database) -> None:
 
 def test_migrations_are_idempotent(db: Database) -> None:
     assert db.migrate() == []
-    assert db.schema_version() == 2
+    assert db.schema_version() == max(v for v, _, _ in migration_scripts())
 
 
 def test_entries_are_append_only(db: Database) -> None:

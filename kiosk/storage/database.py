@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-from kiosk.errors import ConstraintError, StorageError
+from kiosk.errors import ConflictError, ConstraintError, StorageError
+from kiosk.storage.sqltext import sqlite_ddl_to_postgresql
 
 BUSY_TIMEOUT_MS = 30_000
 DIALECT = "sqlite"
@@ -53,7 +54,8 @@ def migration_scripts(dialect: str = DIALECT) -> list[tuple[int, str, str]]:
 
     ``NNNN_name.sql`` is shared by every backend; ``NNNN_name.<dialect>.sql``
     holds what only that backend needs and runs right after it, in the same
-    transaction.
+    transaction. For PostgreSQL the shared SQLite-flavoured DDL is translated
+    (identity columns, DOUBLE PRECISION, BYTEA; see :mod:`kiosk.storage.sqltext`).
     """
     folder = resources.files("kiosk") / "migrations"
     shared: dict[int, tuple[str, list[str]]] = {}
@@ -63,7 +65,10 @@ def migration_scripts(dialect: str = DIALECT) -> list[tuple[int, str, str]]:
             continue
         version, name = int(parts[0][:4]), parts[0][5:]
         if len(parts) == 2:
-            shared.setdefault(version, (name, []))[1].insert(0, item.read_text("utf-8"))
+            text = item.read_text("utf-8")
+            if dialect == "postgresql":
+                text = sqlite_ddl_to_postgresql(text)
+            shared.setdefault(version, (name, []))[1].insert(0, text)
         elif len(parts) == 3 and parts[1] == dialect:
             shared.setdefault(version, (name, []))[1].append(item.read_text("utf-8"))
     return [(v, n, "\n".join(sqls)) for v, (n, sqls) in sorted(shared.items())]
@@ -72,12 +77,17 @@ def migration_scripts(dialect: str = DIALECT) -> list[tuple[int, str, str]]:
 class Database:
     """A SQLite database file with per-thread connections."""
 
+    dialect = DIALECT
+
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return f"SQLite {self.path}"
 
     # -- connections -------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
@@ -139,7 +149,8 @@ class Database:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.IntegrityError):
-                raise ConstraintError(f"refused by the database: {exc}") from exc
+                kind = ConflictError if "UNIQUE" in str(exc) else ConstraintError
+                raise kind(f"refused by the database: {exc}") from exc
             if isinstance(exc, sqlite3.Error):
                 raise StorageError(_explain(exc, self.path)) from exc
             raise

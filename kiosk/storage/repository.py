@@ -7,10 +7,10 @@ dataclasses, never as cursors.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from kiosk.storage.base import Connection, Row
 from kiosk.storage.database import utc_now_text
 
 
@@ -47,7 +47,7 @@ class Entry:
 
 
 # -- bookings ---------------------------------------------------------------
-def _booking(row: sqlite3.Row) -> Booking:
+def _booking(row: Row) -> Booking:
     return Booking(
         id=row["id"],
         office_id=row["office_id"],
@@ -59,12 +59,12 @@ def _booking(row: sqlite3.Row) -> Booking:
     )
 
 
-def get_booking(conn: sqlite3.Connection, booking_id: str) -> Booking | None:
+def get_booking(conn: Connection, booking_id: str) -> Booking | None:
     row = conn.execute("SELECT * FROM bookings WHERE id = ?", (booking_id,)).fetchone()
     return _booking(row) if row else None
 
 
-def insert_booking(conn: sqlite3.Connection, booking: Booking) -> None:
+def insert_booking(conn: Connection, booking: Booking) -> None:
     conn.execute(
         "INSERT INTO bookings (id, office_id, service, date, name, status, source, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -81,7 +81,7 @@ def insert_booking(conn: sqlite3.Connection, booking: Booking) -> None:
     )
 
 
-def bookings_on(conn: sqlite3.Connection, office_id: str, day: date) -> list[Booking]:
+def bookings_on(conn: Connection, office_id: str, day: date) -> list[Booking]:
     rows = conn.execute(
         "SELECT * FROM bookings WHERE office_id = ? AND date = ? ORDER BY name, id",
         (office_id, day.isoformat()),
@@ -90,7 +90,7 @@ def bookings_on(conn: sqlite3.Connection, office_id: str, day: date) -> list[Boo
 
 
 # -- entries and the cap ----------------------------------------------------
-def _entry(row: sqlite3.Row) -> Entry:
+def _entry(row: Row) -> Entry:
     return Entry(
         id=row["id"],
         ts=datetime.fromisoformat(row["ts_utc"]),
@@ -112,9 +112,7 @@ def _entry(row: sqlite3.Row) -> Entry:
     )
 
 
-def last_admission(
-    conn: sqlite3.Connection, booking_id: str, day: date
-) -> tuple[datetime, str] | None:
+def last_admission(conn: Connection, booking_id: str, day: date) -> tuple[datetime, str] | None:
     """Time and gate of this booking's first admission on ``day``, if any."""
     row = conn.execute(
         "SELECT ts_utc, gate_id FROM entries WHERE booking_id = ? AND business_date = ? "
@@ -124,7 +122,7 @@ def last_admission(
     return (datetime.fromisoformat(row[0]), row[1]) if row else None
 
 
-def slots_used(conn: sqlite3.Connection, office_id: str, day: date) -> int:
+def slots_used(conn: Connection, office_id: str, day: date) -> int:
     row = conn.execute(
         "SELECT used FROM day_counters WHERE office_id = ? AND business_date = ?",
         (office_id, day.isoformat()),
@@ -132,33 +130,50 @@ def slots_used(conn: sqlite3.Connection, office_id: str, day: date) -> int:
     return int(row[0]) if row else 0
 
 
-def take_slot(conn: sqlite3.Connection, office_id: str, day: date, cap: int) -> int | None:
+def take_slot(conn: Connection, office_id: str, day: date, cap: int) -> int | None:
     """Use one of today's slots; returns the new count, or ``None`` when the cap is reached.
 
-    One conditional UPDATE (the CHECK constraint backs it up). The day's row is
-    created on first use; a changed cap applies to the current day too, but
-    never drops below what is already used.
+    One conditional UPDATE (the CHECK constraint backs it up); under READ
+    COMMITTED PostgreSQL re-checks ``used < cap`` on the newest row after
+    waiting for another gate's admission, so the cap holds across gates. The
+    day's row is created on first use; a changed cap applies to the current
+    day too, but never drops below what is already used. A full day with an
+    unchanged cap is answered by a plain read, so refusals never queue for
+    the row lock behind admissions.
     """
+    key = (office_id, day.isoformat())
+    row = conn.execute(
+        "UPDATE day_counters SET used = used + 1 "
+        "WHERE office_id = ? AND business_date = ? AND cap = ? AND used < cap RETURNING used",
+        (*key, cap),
+    ).fetchone()
+    if row:
+        return int(row[0])
+    current = conn.execute(
+        "SELECT used, cap FROM day_counters WHERE office_id = ? AND business_date = ?", key
+    ).fetchone()
+    if current is not None and int(current["cap"]) == cap and int(current["used"]) >= cap:
+        return None
     conn.execute(
         "INSERT INTO day_counters (office_id, business_date, used, cap) VALUES (?, ?, 0, ?) "
-        "ON CONFLICT (office_id, business_date) DO UPDATE "
-        "SET cap = MAX(excluded.cap, day_counters.used)",
-        (office_id, day.isoformat(), cap),
+        "ON CONFLICT (office_id, business_date) DO UPDATE SET cap = CASE "
+        "WHEN excluded.cap > day_counters.used THEN excluded.cap ELSE day_counters.used END",
+        (*key, cap),
     )
     row = conn.execute(
         "UPDATE day_counters SET used = used + 1 "
         "WHERE office_id = ? AND business_date = ? AND used < cap RETURNING used",
-        (office_id, day.isoformat()),
+        key,
     ).fetchone()
     return int(row[0]) if row else None
 
 
-def insert_entry(conn: sqlite3.Connection, entry: Entry) -> int:
-    cur = conn.execute(
+def insert_entry(conn: Connection, entry: Entry) -> int:
+    row = conn.execute(
         "INSERT INTO entries (ts_utc, business_date, office_id, gate_id, kind, booking_id, "
         "temp_object_c, temp_ambient_c, temp_estimated_c, temp_source, outcome, reason, "
         "uses_slot, officer, note, idempotency_key) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             utc_now_text(entry.ts),
             entry.business_date.isoformat(),
@@ -177,19 +192,21 @@ def insert_entry(conn: sqlite3.Connection, entry: Entry) -> int:
             entry.note,
             entry.idempotency_key,
         ),
-    )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    ).fetchone()
+    return int(row[0])
 
 
-def entry_by_idempotency_key(conn: sqlite3.Connection, key: str) -> Entry | None:
+def entry_by_idempotency_key(conn: Connection, key: str) -> Entry | None:
     row = conn.execute("SELECT * FROM entries WHERE idempotency_key = ?", (key,)).fetchone()
     return _entry(row) if row else None
 
 
-def entries_on(
-    conn: sqlite3.Connection, office_id: str, day: date, *, limit: int = 200
-) -> list[Entry]:
+def entry_by_id(conn: Connection, entry_id: int) -> Entry | None:
+    row = conn.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+    return _entry(row) if row else None
+
+
+def entries_on(conn: Connection, office_id: str, day: date, *, limit: int = 200) -> list[Entry]:
     rows = conn.execute(
         "SELECT * FROM entries WHERE office_id = ? AND business_date = ? ORDER BY id DESC LIMIT ?",
         (office_id, day.isoformat(), limit),
@@ -197,7 +214,7 @@ def entries_on(
     return [_entry(r) for r in rows]
 
 
-def outcome_counts(conn: sqlite3.Connection, office_id: str, day: date) -> dict[str, int]:
+def outcome_counts(conn: Connection, office_id: str, day: date) -> dict[str, int]:
     rows = conn.execute(
         "SELECT outcome, COUNT(*) FROM entries WHERE office_id = ? AND business_date = ? "
         "GROUP BY outcome",
@@ -206,7 +223,7 @@ def outcome_counts(conn: sqlite3.Connection, office_id: str, day: date) -> dict[
     return {r[0]: int(r[1]) for r in rows}
 
 
-def slot_rows(conn: sqlite3.Connection, office_id: str, day: date) -> int:
+def slot_rows(conn: Connection, office_id: str, day: date) -> int:
     """Entries that used a slot on ``day`` (must always equal the counter)."""
     row = conn.execute(
         "SELECT COUNT(*) FROM entries WHERE office_id = ? AND business_date = ? AND uses_slot = 1",
@@ -217,7 +234,7 @@ def slot_rows(conn: sqlite3.Connection, office_id: str, day: date) -> int:
 
 # -- audit ------------------------------------------------------------------
 def add_audit(
-    conn: sqlite3.Connection,
+    conn: Connection,
     actor: str,
     action: str,
     subject: str | None = None,
@@ -244,7 +261,7 @@ class Calibration:
     pairs_json: str = "[]"
 
 
-def add_calibration(conn: sqlite3.Connection, cal: Calibration) -> None:
+def add_calibration(conn: Connection, cal: Calibration) -> None:
     conn.execute(
         "INSERT INTO calibrations (ts_utc, gate_id, operator, offset_c, ambient_gain, pairs, "
         "rms_residual_c, pairs_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -261,7 +278,7 @@ def add_calibration(conn: sqlite3.Connection, cal: Calibration) -> None:
     )
 
 
-def latest_calibration(conn: sqlite3.Connection, gate_id: str) -> Calibration | None:
+def latest_calibration(conn: Connection, gate_id: str) -> Calibration | None:
     row = conn.execute(
         "SELECT * FROM calibrations WHERE gate_id = ? ORDER BY id DESC LIMIT 1", (gate_id,)
     ).fetchone()
@@ -279,7 +296,7 @@ def latest_calibration(conn: sqlite3.Connection, gate_id: str) -> Calibration | 
     )
 
 
-def update_booking(conn: sqlite3.Connection, booking: Booking) -> None:
+def update_booking(conn: Connection, booking: Booking) -> None:
     """Apply the booking system's current date, name, service and status to a stored booking."""
     conn.execute(
         "UPDATE bookings SET date = ?, name = ?, service = ?, status = ?, source = ? "
@@ -294,3 +311,8 @@ def update_booking(conn: sqlite3.Connection, booking: Booking) -> None:
             booking.office_id,
         ),
     )
+
+
+def entry_from_row(row: Row) -> Entry:
+    """An :class:`Entry` from a ``SELECT * FROM entries`` row."""
+    return _entry(row)

@@ -1,0 +1,566 @@
+"""PostgreSQL: the shared database when an office has several gates.
+
+Same interface as the SQLite :class:`~kiosk.storage.database.Database`:
+``transaction(write=...)`` yields a connection whose ``execute(sql, params)``
+takes ``?`` placeholders and returns rows readable as ``row["col"]`` and
+``row[0]``; ``migrate()``, ``schema_version()``, ``integrity_ok()``,
+``close()``.
+
+Why it is built this way:
+
+* READ COMMITTED (the default, set explicitly): the cap is one conditional
+  ``UPDATE … WHERE used < cap RETURNING used``; PostgreSQL re-checks that WHERE
+  on the newest row version after waiting for a concurrent gate's update, so
+  the cap holds across gates without a table lock.
+* Unique-key races (the same booking or idempotency key at two gates) abort
+  the loser's transaction: they become :class:`~kiosk.errors.ConflictError`,
+  and the gate service runs the transaction again to see the winner's row.
+* A lost server must surface within seconds, never minutes: a short
+  ``connect_timeout``, TCP keepalives and ``tcp_user_timeout`` for dead
+  links, a server-side ``statement_timeout``, and a client-side deadline
+  that shuts the socket when a server stops answering altogether (a frozen
+  host or a black-holing link keeps TCP alive, so nothing else would fire).
+  After a broken connection the next transaction reconnects.
+* Each thread has its own connection (as with SQLite); connections of threads
+  that have ended are closed when the next one opens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+import psycopg.errors as pgerr
+from psycopg.adapt import Dumper, Loader
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
+
+from kiosk.errors import ConflictError, ConstraintError, StorageError
+from kiosk.storage import is_database_url
+from kiosk.storage.database import migration_scripts, utc_now_text
+from kiosk.storage.sqltext import to_pyformat
+
+log = logging.getLogger(__name__)
+
+DIALECT = "postgresql"
+CONNECT_TIMEOUT_S = 3
+STATEMENT_TIMEOUT_S = 5.0
+# The client gives the server this much longer than statement_timeout before cutting the link.
+DEADLINE_MARGIN_S = 1.5
+IDLE_IN_TRANSACTION_TIMEOUT_S = 30
+# A statement that fails faster than this on a dead link met a stale connection (server
+# restarted, idle link dropped), not a dead server: it may go again over a new link once.
+STALE_LINK_S = 1.0
+MIGRATION_LOCK_KEY = 0x6B696F736B  # "kiosk": one advisory lock for migrations
+# libpq defaults unless the URL says otherwise (see the module docstring).
+LINK_DEFAULTS = {
+    "connect_timeout": str(CONNECT_TIMEOUT_S),
+    "keepalives": "1",
+    "keepalives_idle": "5",
+    "keepalives_interval": "2",
+    "keepalives_count": "2",
+    "tcp_user_timeout": "5000",
+    "application_name": "kiosk",
+}
+CORE_TABLES = ("bookings", "entries", "day_counters", "audit_log")
+
+
+def redact(url: str) -> str:
+    """``host:port/dbname`` of a URL: safe for logs and messages (no password)."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(unparsable database URL)"
+    host = params.get("host") or params.get("hostaddr") or "localhost"
+    port = params.get("port") or "5432"
+    return f"{host}:{port}/{params.get('dbname') or params.get('user') or ''}"
+
+
+# -- rows and types: what repository code expects from sqlite3 ---------------------------------
+class Row(Sequence[Any]):
+    """A result row readable by index and by (case-insensitive) column name, like sqlite3.Row."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, values: Sequence[Any], index: dict[str, int]) -> None:
+        self._values = tuple(values)
+        self._index = index
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            try:
+                return self._values[self._index[key.lower()]]
+            except KeyError:
+                raise IndexError(f"no such column: {key}") from None
+        return self._values[key]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Row):
+            return self._values == other._values and self._index == other._index
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+    def __repr__(self) -> str:
+        return f"Row({dict(zip(self._index, self._values, strict=False))!r})"
+
+
+def _row_factory(cursor: Any) -> Any:
+    description = cursor.description
+    index = {} if description is None else {c.name.lower(): i for i, c in enumerate(description)}
+    return lambda values: Row(values, index)
+
+
+class _NumericLoader(Loader):
+    """``numeric`` (e.g. ``SUM`` of integers) as int or float, as SQLite returns them."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode("ascii")
+        try:
+            return int(text)
+        except ValueError:
+            return float(text)
+
+
+class _BoolAsInteger(Dumper):
+    """Python booleans as 0/1, as sqlite3 stores them (booleans are INTEGER columns here)."""
+
+    oid = psycopg.adapters.types["int2"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _IsoText(Dumper):
+    """Dates and datetimes as ISO text, as sqlite3's default adapters write them."""
+
+    oid = psycopg.adapters.types["text"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        text = obj.isoformat(" ") if isinstance(obj, datetime) else obj.isoformat()
+        return str(text).encode("utf-8")
+
+
+def _configure(raw: psycopg.Connection[Any]) -> None:
+    raw.adapters.register_loader("numeric", _NumericLoader)
+    raw.adapters.register_dumper(bool, _BoolAsInteger)
+    raw.adapters.register_dumper(date, _IsoText)
+    raw.adapters.register_dumper(datetime, _IsoText)
+
+
+# -- the client-side deadline ------------------------------------------------------------------
+class _Deadlines:
+    """Shuts the socket of a statement that has waited too long for the server.
+
+    ``statement_timeout`` is enforced by the server, so it cannot fire when the
+    server (or the link to it) is gone while TCP still looks alive. One thread
+    per database watches the statements in flight; shutting the socket makes
+    libpq fail at once with "server closed the connection".
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[int, tuple[float, int, list[bool]]] = {}
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._pid = os.getpid()
+
+    @contextmanager
+    def guard(self, fd: int, seconds: float | None) -> Iterator[list[bool]]:
+        fired = [False]
+        if seconds is None or fd < 0:
+            yield fired
+            return
+        key = threading.get_ident()
+        with self._lock:
+            self._pending[key] = (time.monotonic() + seconds, fd, fired)
+            self._wake.set()
+            if self._thread is None or self._pid != os.getpid():  # none yet, or forked
+                self._pid = os.getpid()
+                self._stop = threading.Event()
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._stop,), name="kiosk-db-deadline", daemon=True
+                )
+                self._thread.start()
+        try:
+            yield fired
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+
+    def stop(self) -> None:
+        """End the watcher thread (a new one starts with the next guarded statement)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+            self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5)
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self._wake.wait()
+            with self._lock:
+                if stop.is_set():
+                    return
+                if not self._pending:
+                    self._wake.clear()
+                    continue
+                now = time.monotonic()
+                for key, (deadline, fd, fired) in list(self._pending.items()):
+                    if now >= deadline and not fired[0]:
+                        fired[0] = True
+                        _shutdown(fd)
+                        self._pending.pop(key, None)
+            time.sleep(0.1)
+
+
+def _shutdown(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        sock = socket.socket(fileno=os.dup(fd))
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            sock.close()
+
+
+# -- connections -------------------------------------------------------------------------------
+class PgConnection:
+    """One thread's link to the server, speaking the repository's dialect (``?`` placeholders).
+
+    The object stays the thread's handle for good; the psycopg connection
+    behind it (``raw``) is reopened after it breaks.
+    """
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.raw: psycopg.Connection[Any] | None = None
+        self._db = db
+        self.in_block = False  # inside ``transaction()``: never reconnect silently there
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        query = to_pyformat(sql)
+        # A read on its own may go again over a fresh link if the old one had gone stale.
+        idle_read = not self.in_transaction and query.lstrip()[:6].upper() == "SELECT"
+        return self._run(query, tuple(parameters), retry_stale=idle_read)
+
+    def executemany(self, sql: str, seq: Any, /) -> psycopg.Cursor[Any]:
+        raw = self.open()
+        cur = raw.cursor()
+        with self._db._guarded(raw) as fired:
+            try:
+                cur.executemany(to_pyformat(sql), [tuple(p) for p in seq])
+            except psycopg.Error as exc:
+                raise self._db._error(exc, self, fired[0]) from exc
+        return cur
+
+    def _run(
+        self, query: str, params: tuple[Any, ...] | None, *, retry_stale: bool = False
+    ) -> psycopg.Cursor[Any]:
+        raw = self.open()
+        started = time.monotonic()
+        with self._db._guarded(raw) as fired:
+            try:
+                return raw.execute(query, params)
+            except psycopg.Error as exc:
+                error, timed_out = exc, fired[0]
+        stale = not self.usable and time.monotonic() - started < STALE_LINK_S and not timed_out
+        if retry_stale and stale:
+            # The server restarted or dropped us while we were idle: nothing of this statement
+            # ran (it is the first of a transaction, or a read), so send it over a new link.
+            log.info("database connection was closed by the server: reconnecting")
+            self.drop()
+            return self._run(query, params)
+        raise self._db._error(error, self, timed_out) from error
+
+    def open(self) -> psycopg.Connection[Any]:
+        """The live psycopg connection, (re)opened if needed; StorageError if unreachable.
+
+        Inside a transaction a lost link is an error: a new connection would
+        silently run the rest of the transaction's statements on their own.
+        """
+        if self.raw is not None and self.usable:
+            return self.raw
+        if self.in_block:
+            raise StorageError(
+                f"cannot record: lost the connection to the database server {self._db.label} "
+                "during a transaction (nothing of it was stored) — see the officer"
+            )
+        self.drop()
+        self.raw = self._db._open_raw()
+        return self.raw
+
+    @property
+    def in_transaction(self) -> bool:
+        return (
+            self.usable
+            and self.raw is not None
+            and (self.raw.info.transaction_status != TransactionStatus.IDLE)
+        )
+
+    @property
+    def usable(self) -> bool:
+        return self.raw is not None and not (self.raw.closed or self.raw.broken)
+
+    def drop(self) -> None:
+        """Close the psycopg connection (best effort); the next use opens a new one."""
+        raw, self.raw = self.raw, None
+        if raw is not None:
+            with contextlib.suppress(Exception):
+                raw.close()
+
+    close = drop
+
+
+class PostgresDatabase:
+    """A PostgreSQL database (given by URL) with per-thread connections."""
+
+    dialect = DIALECT
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        statement_timeout_s: float = STATEMENT_TIMEOUT_S,
+        connect_timeout_s: float | None = None,
+    ) -> None:
+        if not is_database_url(url):
+            raise StorageError("database_url must start with postgresql:// (see the README)")
+        self.url = url
+        self.label = redact(url)
+        self.statement_timeout_s = statement_timeout_s
+        params = conninfo_to_dict(url)
+        for key, default in LINK_DEFAULTS.items():
+            params.setdefault(key, default)
+        if connect_timeout_s is not None:
+            params["connect_timeout"] = str(max(1, round(connect_timeout_s)))
+        options = [
+            f"-c statement_timeout={int(statement_timeout_s * 1000)}",
+            f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_S * 1000}",
+            "-c default_transaction_isolation=read\\ committed",
+        ]
+        params["options"] = " ".join([*options, str(params.get("options") or "")]).strip()
+        self._conninfo = make_conninfo("", **params)
+        self._local = threading.local()
+        self._all: list[tuple[threading.Thread, PgConnection]] = []
+        self._lock = threading.Lock()
+        self._deadlines = _Deadlines()
+
+    def describe(self) -> str:
+        return f"PostgreSQL {self.label}"
+
+    # -- connections -------------------------------------------------------
+    def connection(self) -> PgConnection:
+        """This thread's connection (opened on first use, reopened after a broken one).
+
+        Outside :meth:`transaction` every statement commits on its own.
+        """
+        conn: PgConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = PgConnection(self)
+            self._local.conn = conn
+            with self._lock:
+                dead = [c for t, c in self._all if not t.is_alive()]
+                self._all = [(t, c) for t, c in self._all if t.is_alive()]
+                self._all.append((threading.current_thread(), conn))
+            for old in dead:  # connections of threads that have ended
+                old.drop()
+        conn.open()
+        return conn
+
+    def _open_raw(self) -> psycopg.Connection[Any]:
+        try:
+            raw = psycopg.connect(self._conninfo, autocommit=True, row_factory=_row_factory)
+        except psycopg.Error as exc:
+            raise StorageError(
+                f"cannot reach the database server {self.label}: {_first_line(exc)} — check "
+                "that it runs and that this gate's network works (database_url in kiosk.toml)"
+            ) from exc
+        _configure(raw)
+        return raw
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+        for _, conn in conns:
+            conn.drop()
+        self._local = threading.local()
+        self._deadlines.stop()
+
+    @contextmanager
+    def _guarded(
+        self, raw: psycopg.Connection[Any], seconds: float | None = -1.0
+    ) -> Iterator[list[bool]]:
+        if seconds is not None and seconds < 0:
+            seconds = self.statement_timeout_s + DEADLINE_MARGIN_S
+        try:
+            fd = raw.pgconn.socket
+        except psycopg.OperationalError:
+            fd = -1
+        with self._deadlines.guard(fd, seconds) as fired:
+            yield fired
+
+    # -- errors ------------------------------------------------------------
+    def _error(self, exc: psycopg.Error, conn: PgConnection, timed_out: bool) -> StorageError:
+        """A psycopg error as the kiosk's own, with a message the officer can act on."""
+        if not conn.usable:
+            conn.drop()
+        if timed_out:
+            return StorageError(
+                f"cannot record: the database server {self.label} did not answer within "
+                f"{self.statement_timeout_s + DEADLINE_MARGIN_S:g} s — check the network "
+                "and the server; see the officer"
+            )
+        if isinstance(exc, pgerr.UniqueViolation):
+            return ConflictError(f"UNIQUE constraint failed: {_first_line(exc)}")
+        if isinstance(exc, (pgerr.SerializationFailure, pgerr.DeadlockDetected)):
+            return ConflictError(f"concurrent update, try again: {_first_line(exc)}")
+        if isinstance(exc, pgerr.CheckViolation):
+            return ConstraintError(f"refused by the database: CHECK constraint failed: {exc}")
+        if isinstance(exc, pgerr.NotNullViolation):
+            return ConstraintError(f"refused by the database: NOT NULL constraint failed: {exc}")
+        if isinstance(exc, pgerr.ForeignKeyViolation):
+            return ConstraintError(f"refused by the database: FOREIGN KEY constraint failed: {exc}")
+        if isinstance(exc, psycopg.IntegrityError):
+            return ConstraintError(f"refused by the database: {_first_line(exc)}")
+        if isinstance(exc, pgerr.QueryCanceled):
+            return StorageError(
+                f"cannot record: the database server {self.label} took longer than "
+                f"{self.statement_timeout_s:.0f} s (busy, or another gate holds a lock) "
+                "— try again; see the officer if it persists"
+            )
+        if isinstance(exc, pgerr.DiskFull):
+            return StorageError(
+                f"cannot record: the disk of the database server {self.label} is full "
+                "— free space on the server; see the officer"
+            )
+        if isinstance(exc, psycopg.OperationalError) or not conn.usable:
+            return StorageError(
+                f"cannot record: lost the connection to the database server {self.label} "
+                f"({_first_line(exc)}) — check the network and the server; see the officer"
+            )
+        return StorageError(
+            f"cannot record: database error on {self.label}: {_first_line(exc)} — see the officer"
+        )
+
+    # -- transactions ------------------------------------------------------
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[PgConnection]:
+        """A READ COMMITTED transaction; commits when the block ends, rolls back on exceptions.
+
+        ``write`` is accepted for symmetry with SQLite (whose writers lock at
+        BEGIN); PostgreSQL locks rows as statements touch them.
+        """
+        del write
+        conn = self.connection()
+        if conn.in_transaction:  # left over by an interrupted caller
+            self._rollback(conn)
+        conn._run("BEGIN ISOLATION LEVEL READ COMMITTED", None, retry_stale=True)
+        conn.in_block = True
+        try:
+            yield conn
+        except BaseException as exc:
+            conn.in_block = False
+            self._rollback(conn)
+            if isinstance(exc, psycopg.Error):
+                raise self._error(exc, conn, False) from exc
+            raise
+        try:
+            conn._run("COMMIT", None)
+        finally:
+            conn.in_block = False
+
+    def _rollback(self, conn: PgConnection) -> None:
+        if conn.usable and conn.raw is not None:
+            with contextlib.suppress(Exception):
+                conn.raw.execute("ROLLBACK")
+        if not conn.usable:
+            conn.drop()
+
+    # -- migrations --------------------------------------------------------
+    def schema_version(self) -> int:
+        conn = self.connection()
+        if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+            return 0
+        row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations, each in its own transaction; returns those applied.
+
+        Every step holds a transaction-scoped advisory lock, so gates starting
+        together apply each migration exactly once.
+        """
+        self._locked_step(None)
+        return [
+            v for v, name, sql in migration_scripts(DIALECT) if self._locked_step((v, name, sql))
+        ]
+
+    def _locked_step(self, step: tuple[int, str, str] | None) -> bool:
+        """Create the bookkeeping table (``None``) or apply one migration if still pending."""
+        with self.transaction() as tx:
+            raw = tx.open()
+            raw.execute("SET LOCAL statement_timeout = 0")
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            if step is None:
+                raw.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
+                    "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
+                return False
+            version, name, sql = step
+            done = raw.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = %s", (version,)
+            ).fetchone()
+            if done:
+                return False
+            try:
+                raw.execute(sql.encode("utf-8"))
+            except psycopg.Error as exc:
+                raise StorageError(
+                    f"migration {version:04d}_{name} failed on {self.label}: {_first_line(exc)}"
+                ) from exc
+            raw.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+                (version, name, utc_now_text()),
+            )
+            return True
+
+    def integrity_ok(self) -> bool:
+        """The server answers and, once migrated, every core table is there (one round trip).
+
+        PostgreSQL checksums and WAL keep its own pages sound; this guards
+        against a wrong or half-restored database. An unreachable server raises
+        :class:`StorageError` — that is not damage.
+        """
+        present = " AND ".join(f"to_regclass('{t}') IS NOT NULL" for t in CORE_TABLES)
+        row = (
+            self.connection()
+            .execute(f"SELECT to_regclass('schema_migrations') IS NULL OR ({present})")
+            .fetchone()
+        )
+        return bool(row[0])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
