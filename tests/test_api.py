@@ -11,6 +11,7 @@ from kiosk.domain.clock import business_date
 from kiosk.services.runtime import Kiosk
 from kiosk.storage import Booking
 from kiosk.storage import repository as repo
+from tests.conftest import web_client
 
 
 def add_booking(kiosk: Kiosk, booking_id: str = "BK-TEST0001", days: int = 0) -> str:
@@ -72,10 +73,8 @@ def test_present_wrong_date_names_the_date(client: Any, kiosk: Kiosk) -> None:
 
 
 def test_cap_reached_over_http(make_kiosk: Any) -> None:
-    from ui import create_app
-
     kiosk = make_kiosk(admission={"daily_cap": 2})
-    client = create_app(kiosk, {"TESTING": True}).test_client()
+    client = web_client(kiosk)
     codes = [add_booking(kiosk, f"BK-CAP0000{i}") for i in range(3)]
     results = [present(client, c).get_json()["code"] for c in codes]
     assert results == ["admitted", "admitted", "cap_reached"]
@@ -170,10 +169,8 @@ def test_unknown_fault_is_400(client: Any) -> None:
 
 
 def test_sim_routes_404_outside_sim_mode(kiosk: Kiosk) -> None:
-    from ui import create_app
-
     kiosk.devices.simulator = None
-    client = create_app(kiosk, {"TESTING": True}).test_client()
+    client = web_client(kiosk)
     assert (
         client.post("/api/sim/present", json={"qr": "x", "temperature_c": 36.6}).status_code == 404
     )

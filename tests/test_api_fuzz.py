@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from kiosk.config import load_config
 from kiosk.datadir import init_data_dir
 from kiosk.services.runtime import Kiosk
-from tests.conftest import FAST_MEASUREMENT
-from ui import create_app
+from tests.conftest import FAST_MEASUREMENT, web_client
 
 REJECTIONS = {
     "qr_invalid",
@@ -31,7 +30,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     folder: Path = tmp_path_factory.mktemp("fuzz")
     config = load_config(init_data_dir(folder / "d")).replace(temperature=FAST_MEASUREMENT)
     kiosk = Kiosk.start(config)
-    yield create_app(kiosk, {"TESTING": True}).test_client()
+    yield web_client(kiosk)
     kiosk.close()
 
 

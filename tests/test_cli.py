@@ -118,13 +118,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_COOKIES = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+
+
 def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    """JSON over HTTP with a session cookie; a POST sends the session's CSRF token."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    if method != "GET":
+        _, answer = http("GET", url.split("/api/")[0] + "/api/csrf")
+        headers["X-CSRF-Token"] = answer["csrf_token"]
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=10) as res:
+        with _COOKIES.open(req, timeout=10) as res:
             return res.status, json.loads(res.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())

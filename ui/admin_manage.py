@@ -1,0 +1,191 @@
+"""Admin pages that change things: settings (cap, threshold, hours, retention) and users.
+
+Settings are validated by the one configuration schema and applied to the
+running kiosk at once; another process sharing the database picks a change
+up within :data:`SETTINGS_RECHECK_S` (it compares the settings' version).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from kiosk.config import DAYS, Config
+from kiosk.errors import InputError
+from kiosk.services import settings as settings_service
+from kiosk.services.accounts import ROLES
+from ui.helpers import kiosk
+from ui.security import accounts, requires, user
+
+bp = Blueprint("admin_manage", __name__, url_prefix="/admin")
+
+SETTINGS_RECHECK_S = 10.0
+LABELS = {
+    "admission.daily_cap": _l("Daily cap (citizens per day)"),
+    "admission.fever_threshold_c": _l("Fever threshold (°C)"),
+    "admission.opens": _l("Opens (HH:MM)"),
+    "admission.closes": _l("Closes (HH:MM)"),
+    "admission.open_days": _l("Open days"),
+    "admission.undo_window_minutes": _l("Undo window (minutes)"),
+    "retention.days": _l("Keep citizen entries (days)"),
+}
+BASE_CONFIG = "kiosk_base_config"
+
+
+def init_settings(app: Flask) -> None:
+    """Remember the file's configuration and run with the stored overrides applied."""
+    k = app.extensions["kiosk"]
+    app.extensions[BASE_CONFIG] = k.config
+    version: list[str | None] = [None]
+    checked = [0.0]
+
+    def sync() -> None:
+        now = time.monotonic()
+        if now - checked[0] < SETTINGS_RECHECK_S and version[0] is not None:
+            return
+        checked[0] = now
+        current = settings_service.version(k.db)
+        if current != version[0]:
+            version[0] = current
+            _apply(app, settings_service.effective_config(k.db, app.extensions[BASE_CONFIG]))
+
+    with app.app_context():
+        sync()
+    app.before_request(sync)
+
+
+def _apply(app: Flask, config: Config) -> None:
+    k = app.extensions["kiosk"]
+    k.config = config
+    k.gate.apply_config(config)
+
+
+def _form_changes() -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for setting in settings_service.EDITABLE:
+        if setting.kind == "days":
+            changes[setting.key] = [d for d in DAYS if d in request.form.getlist(setting.key)]
+        elif setting.key in request.form:
+            changes[setting.key] = request.form[setting.key].strip()
+    return changes
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@requires("admin")
+def settings() -> Any:
+    from flask import current_app
+
+    k = kiosk()
+    error = None
+    status = 200
+    if request.method == "POST":
+        try:
+            config = settings_service.save(
+                k.db,
+                current_app.extensions[BASE_CONFIG],
+                _form_changes(),
+                who=user().username,
+                now=k.gate.clock(),
+            )
+        except InputError as exc:
+            error, status = str(exc), 400
+        else:
+            _apply(current_app._get_current_object(), config)  # type: ignore[attr-defined]
+            flash(_("Settings saved and applied."), "ok")
+            return redirect("/admin/settings", code=303)
+    values = {
+        s.key: settings_service.current_value(k.config, s.key) for s in settings_service.EDITABLE
+    }
+    if error:
+        values.update(_form_changes())
+    return render_template(
+        "admin/settings.html",
+        settings=settings_service.EDITABLE,
+        values=values,
+        days=DAYS,
+        error=error,
+        file_config=current_app.extensions[BASE_CONFIG],
+        current_value=settings_service.current_value,
+        labels=LABELS,
+    ), status
+
+
+@bp.get("/users")
+@requires("admin")
+def users() -> str:
+    return render_template("admin/users.html", users=accounts().users(), roles=ROLES)
+
+
+def _done(message: str) -> Any:
+    flash(message, "ok")
+    return redirect("/admin/users", code=303)
+
+
+def _failed(exc: InputError) -> Any:
+    flash(str(exc), "error")
+    return redirect("/admin/users", code=303)
+
+
+@bp.post("/users")
+@requires("admin")
+def add_user() -> Any:
+    form = request.form
+    try:
+        if form.get("password", "") != form.get("password2", ""):
+            raise InputError("the two passwords differ")
+        created = accounts().add_user(
+            form.get("username", ""),
+            form.get("role", ""),
+            form.get("password", ""),
+            actor=user().username,
+        )
+    except InputError as exc:
+        return _failed(exc)
+    return _done(_("User %(name)s added.", name=created.username))
+
+
+@bp.post("/users/<username>/disable")
+@requires("admin")
+def disable_user(username: str) -> Any:
+    try:
+        accounts().set_disabled(username, True, actor=user().username)
+    except InputError as exc:
+        return _failed(exc)
+    return _done(_("User %(name)s disabled.", name=username))
+
+
+@bp.post("/users/<username>/enable")
+@requires("admin")
+def enable_user(username: str) -> Any:
+    try:
+        accounts().set_disabled(username, False, actor=user().username)
+    except InputError as exc:
+        return _failed(exc)
+    return _done(_("User %(name)s enabled.", name=username))
+
+
+@bp.post("/users/<username>/password")
+@requires("admin")
+def reset_password(username: str) -> Any:
+    form = request.form
+    try:
+        if form.get("password", "") != form.get("password2", ""):
+            raise InputError("the two passwords differ")
+        accounts().set_password(username, form.get("password", ""), actor=user().username)
+    except InputError as exc:
+        return _failed(exc)
+    return _done(_("Password of %(name)s reset; their sessions ended.", name=username))
+
+
+@bp.post("/users/<username>/role")
+@requires("admin")
+def change_role(username: str) -> Any:
+    try:
+        accounts().set_role(username, request.form.get("role", ""), actor=user().username)
+    except InputError as exc:
+        return _failed(exc)
+    return _done(_("Role of %(name)s changed.", name=username))
