@@ -1,104 +1,94 @@
 """What the visitor is told, per reason code, in Bahasa Indonesia and English.
 
 Wording is never a diagnosis: an elevated reading is "please see the
-officer". Placeholders come from ``Decision.detail``.
+officer". Placeholders (``{cap}``) come from ``Decision.detail``.
+
+The texts are gettext messages: the English original below is the msgid and
+every translation lives in the project's message catalogs
+(``ui/translations/<lang>/LC_MESSAGES/messages.po``, compiled to ``.mo``, see
+"The citizen screen" in the README). They are read with the standard library,
+not through Flask, so the gate service, the command line and the web pages
+give the same wording. To change or add a message: edit it here, then
+``make translations`` and translate the new entries in the Indonesian ``.po``.
 """
 
 from __future__ import annotations
 
+import functools
+import gettext
+import importlib.util
 from collections.abc import Mapping
+from datetime import date, time
+from pathlib import Path
+
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
 
 from kiosk.domain.reasons import Reason
 
 LANGUAGES = ("id", "en")
+DEFAULT_LANGUAGE = "id"
+DOMAIN = "messages"
 
-MESSAGES: dict[Reason, dict[str, str]] = {
-    Reason.ADMITTED: {"id": "Silakan masuk.", "en": "Please enter."},
-    Reason.READMITTED: {"id": "Silakan masuk kembali.", "en": "Welcome back, please enter."},
-    Reason.WALKIN: {"id": "Silakan masuk (pendaftaran langsung).", "en": "Please enter (walk-in)."},
-    Reason.PRIORITY: {"id": "Silakan masuk (layanan prioritas).", "en": "Please enter (priority)."},
-    Reason.STAFF: {"id": "Selamat datang.", "en": "Welcome."},
-    Reason.CLOSED_HOURS: {
-        "id": "Layanan sedang tutup. Silakan datang pada jam layanan.",
-        "en": "The office is closed now. Please come during opening hours.",
-    },
-    Reason.QR_INVALID: {
-        "id": "Kode QR tidak dikenali. Tunjukkan kode booking Anda.",
-        "en": "This QR code is not a booking code. Please show your booking code.",
-    },
-    Reason.BOOKING_UNKNOWN: {
-        "id": "Kode booking tidak ditemukan. Silakan hubungi petugas.",
-        "en": "Booking not found. Please see the officer.",
-    },
-    Reason.BOOKING_CANCELLED: {
-        "id": "Booking ini sudah dibatalkan.",
-        "en": "This booking was cancelled.",
-    },
-    Reason.BOOKING_WRONG_OFFICE: {
-        "id": "Booking ini untuk kantor lain ({office_id}).",
-        "en": "This booking is for another office ({office_id}).",
-    },
-    Reason.BOOKING_WRONG_DATE: {
-        "id": "Booking ini untuk tanggal {valid_from}, bukan hari ini.",
-        "en": "This booking is for {valid_from}, not today.",
-    },
-    Reason.BOOKING_USED: {
-        "id": "Booking ini sudah digunakan pukul {admitted_at} di gerbang {gate}.",
-        "en": "This booking was already used at {admitted_at}, gate {gate}.",
-    },
-    Reason.BAD_SIGNATURE: {
-        "id": "Kode booking tidak sah. Silakan hubungi petugas.",
-        "en": "This booking code is not genuine. Please see the officer.",
-    },
-    Reason.KEY_UNKNOWN: {
-        "id": "Kode booking tidak dapat diperiksa. Silakan hubungi petugas.",
-        "en": "This booking code cannot be checked here. Please see the officer.",
-    },
-    Reason.KEY_REVOKED: {
-        "id": "Kode booking sudah tidak berlaku. Silakan hubungi petugas.",
-        "en": "This booking code is no longer valid. Please see the officer.",
-    },
-    Reason.UNSUPPORTED_VERSION: {
-        "id": "Versi kode booking tidak didukung. Silakan hubungi petugas.",
-        "en": "This booking code version is not supported. Please see the officer.",
-    },
-    Reason.SENSOR_FAULT: {
-        "id": "Alat ukur suhu bermasalah. Silakan hubungi petugas.",
-        "en": "The thermometer has a fault. Please see the officer.",
-    },
-    Reason.NO_READING: {
-        "id": "Suhu belum terbaca. Silakan mendekat ke alat ukur.",
-        "en": "No reading yet. Please step closer to the thermometer.",
-    },
-    Reason.AMBIENT_OUT_OF_RANGE: {
-        "id": "Suhu ruangan di luar batas alat ukur. Silakan hubungi petugas.",
-        "en": "The room is too hot or cold to measure. Please see the officer.",
-    },
-    Reason.TEMPERATURE_RECHECK: {
-        "id": "Mohon tunggu sebentar, suhu akan diukur ulang.",
-        "en": "Please wait a moment, we will measure again.",
-    },
-    Reason.FEVER: {
-        "id": "Suhu tinggi — silakan temui petugas.",
-        "en": "Elevated temperature — please see the officer.",
-    },
-    Reason.CAP_REACHED: {
-        "id": "Kuota hari ini ({cap} orang) sudah penuh. Silakan booking online.",
-        "en": "Today's limit ({cap} people) is reached. Please book online.",
-    },
-    Reason.CANNOT_RECORD: {
-        "id": "Sistem tidak dapat mencatat. Silakan hubungi petugas.",
-        "en": "The system cannot record. Please see the officer.",
-    },
-    Reason.LIVENESS_FAILED: {
-        "id": "Wajah tidak dapat diverifikasi. Silakan hubungi petugas.",
-        "en": "Face could not be verified. Please see the officer.",
-    },
-    Reason.OFFICER_DENIED: {
-        "id": "Ditolak oleh petugas.",
-        "en": "Denied by the officer.",
-    },
+
+def N_(text: str) -> str:
+    """Marks a text for extraction into the catalogs; translated when shown."""
+    return text
+
+
+MESSAGES: dict[Reason, str] = {
+    Reason.ADMITTED: N_("Please enter."),
+    Reason.READMITTED: N_("Welcome back, please enter."),
+    Reason.WALKIN: N_("Please enter (walk-in)."),
+    Reason.PRIORITY: N_("Please enter (priority)."),
+    Reason.STAFF: N_("Welcome."),
+    Reason.CLOSED_HOURS: N_("The office is closed now. Please come during opening hours."),
+    Reason.QR_INVALID: N_("This QR code is not a booking code. Please show your booking code."),
+    Reason.BOOKING_UNKNOWN: N_("Booking not found. Please see the officer."),
+    Reason.BOOKING_CANCELLED: N_("This booking was cancelled."),
+    Reason.BOOKING_WRONG_OFFICE: N_("This booking is for another office ({office_id})."),
+    Reason.BOOKING_WRONG_DATE: N_("This booking is for {valid_from}, not today."),
+    Reason.BOOKING_USED: N_("This booking was already used at {admitted_at}, gate {gate}."),
+    Reason.BAD_SIGNATURE: N_("This booking code is not genuine. Please see the officer."),
+    Reason.KEY_UNKNOWN: N_("This booking code cannot be checked here. Please see the officer."),
+    Reason.KEY_REVOKED: N_("This booking code is no longer valid. Please see the officer."),
+    Reason.UNSUPPORTED_VERSION: N_(
+        "This booking code version is not supported. Please see the officer."
+    ),
+    Reason.SENSOR_FAULT: N_("The thermometer has a fault. Please see the officer."),
+    Reason.NO_READING: N_("No reading yet. Please step closer to the thermometer."),
+    Reason.AMBIENT_OUT_OF_RANGE: N_(
+        "The room is too hot or cold to measure. Please see the officer."
+    ),
+    Reason.TEMPERATURE_RECHECK: N_("Please wait a moment, we will measure again."),
+    Reason.FEVER: N_("Elevated temperature — please see the officer."),
+    Reason.CAP_REACHED: N_("Today's limit ({cap} people) is reached. Please book online."),
+    Reason.CANNOT_RECORD: N_("The system cannot record. Please see the officer."),
+    Reason.CLOCK_UNCONFIRMED: N_("The system date is not confirmed yet. Please see the officer."),
+    Reason.SAFE_MODE: N_("The system is in safe mode. Please see the officer."),
+    Reason.DEGRADED: N_("The gate is offline. Please see the officer."),
+    Reason.LIVENESS_FAILED: N_("Face could not be verified. Please see the officer."),
+    Reason.OFFICER_DENIED: N_("Denied by the officer."),
 }
+
+
+def catalog_dir() -> Path:
+    """The folder of the compiled catalogs (``ui/translations``), found without importing ``ui``."""
+    spec = importlib.util.find_spec("ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the ui package (message catalogs) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "translations"
+
+
+@functools.cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """The compiled catalog for ``lang``; the English msgids when there is none."""
+    return gettext.translation(DOMAIN, localedir=catalog_dir(), languages=[lang], fallback=True)
+
+
+def language(lang: str | None) -> str:
+    """``lang`` when supported, else Indonesian."""
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE  # type: ignore[return-value]
 
 
 class _Defaults(dict[str, str]):
@@ -107,6 +97,34 @@ class _Defaults(dict[str, str]):
 
 
 def message(reason: Reason, detail: Mapping[str, str] | None = None, lang: str = "id") -> str:
-    texts = MESSAGES[reason]
-    template = texts.get(lang) or texts["id"]
+    """The text for ``reason`` in ``lang``; placeholders filled with the raw detail values."""
+    template = translations(language(lang)).gettext(MESSAGES[reason])
     return template.format_map(_Defaults(detail or {}))
+
+
+def display_message(
+    reason: Reason, detail: Mapping[str, str] | None = None, lang: str = "id"
+) -> str:
+    """Like :func:`message`, with dates, times and numbers in the language's local format.
+
+    For people (the citizen screen): "24 November 2026" and "09.30" in Indonesian,
+    "November 24, 2026" and "9:30 AM" in English; the API keeps the raw values.
+    """
+    lang = language(lang)
+    return message(reason, localized(detail or {}, lang), lang)
+
+
+def localized(detail: Mapping[str, str], lang: str) -> dict[str, str]:
+    """Detail values reformatted for ``lang``; anything unparsable is left as it is."""
+    out = dict(detail)
+    for key, value in detail.items():
+        try:
+            if key in ("valid_from", "valid_until") and value:
+                out[key] = format_date(date.fromisoformat(value), "long", locale=lang)
+            elif key == "admitted_at" and value:
+                out[key] = format_time(time.fromisoformat(value), "short", locale=lang)
+            elif key in ("cap", "ambient_c") and value:
+                out[key] = format_decimal(float(value), locale=lang)
+        except ValueError:
+            pass
+    return out

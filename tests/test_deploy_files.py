@@ -202,7 +202,16 @@ def allowed(policy: dict[str, object], url: str) -> bool:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/?lang=en", "/static/kiosk.js", "/static/kiosk.css", "/api/today", "/api/last"],
+    [
+        "/",
+        "/?lang=en",
+        "/static/kiosk.js",
+        "/static/kiosk.css",
+        "/static/sounds/admitted.wav",
+        "/api/today",
+        "/api/last",
+        "/api/events",
+    ],
 )
 def test_policy_allows_the_citizen_page_and_what_it_loads(
     policy: dict[str, object], path: str
@@ -241,7 +250,7 @@ def test_policy_every_route_but_the_citizen_ones_is_blocked(
     policy: dict[str, object], client: object
 ) -> None:
     """Routes added later (officer, admin, …) must be blocked here or listed as citizen's."""
-    citizen = {"/", "/static/<path:filename>", "/api/today", "/api/last"}
+    citizen = {"/", "/static/<path:filename>", "/api/today", "/api/last", "/api/events"}
     app = client.application  # type: ignore[attr-defined]
     for rule in app.url_map.iter_rules():
         path = re.sub(r"<[^>]+>", "x", rule.rule)

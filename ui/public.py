@@ -1,40 +1,143 @@
-"""Public routes: the citizen page, health and today's status."""
+"""Public routes: the citizen screen, its live event stream, health and today's status.
+
+The server decides and words everything; the citizen page only shows what the
+event stream (``/api/events``, see :mod:`ui.events`) tells it, in the
+language of the page.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    stream_with_context,
+)
+from flask.blueprints import BlueprintSetupState
+from flask_babel import format_date, format_decimal, gettext
 
+from kiosk.domain.reasons import Outcome, Reason
+from kiosk.errors import StorageError
+from kiosk.messages import display_message
+from kiosk.services.gate import GateResult
+from kiosk.services.runtime import Kiosk
+from ui.events import HEARTBEAT_S, MAX_AGE_S, Event, EventHub, stream_limit
 from ui.helpers import kiosk, lang
 from ui.security import public
 
 bp = Blueprint("public", __name__)
+
+RESULT_SECONDS = 8
+"""How long the citizen screen shows a result before it returns to the idle screen."""
+LANGUAGE_RESET_SECONDS = 90
+"""After this long without a visitor, a screen switched to English returns to Indonesian."""
+
+
+@bp.record_once
+def _start_events(state: BlueprintSetupState) -> None:
+    """One event hub per app, fed by the gate and stopped when the kiosk closes."""
+    app = state.app
+    k: Kiosk = app.extensions["kiosk"]
+    hub = EventHub(
+        app.config.get("KIOSK_EVENT_STREAMS") or stream_limit(k.config.server.threads),
+        heartbeat_s=app.config.get("KIOSK_EVENT_HEARTBEAT_S", HEARTBEAT_S),
+        max_age_s=app.config.get("KIOSK_EVENT_MAX_AGE_S", MAX_AGE_S),
+    )
+    hub.attach(k.gate)
+    k.background.append(hub)
+    app.extensions["kiosk_events"] = hub
+
+
+def events_hub() -> EventHub:
+    return current_app.extensions["kiosk_events"]  # type: ignore[no-any-return]
 
 
 @bp.get("/")
 @public
 def index() -> str:
     k = kiosk()
-    return render_template("kiosk.html", today=k.gate.today(), sim=k.simulator is not None)
+    return render_template(
+        "kiosk.html",
+        screen=screen_today(k),
+        office_name=k.config.site.office_name,
+        online_url=k.config.site.online_booking_url,
+        recheck_text=display_message(Reason.TEMPERATURE_RECHECK, None, lang()),
+        closed_text=display_message(Reason.CLOSED_HOURS, None, lang()),
+        result_seconds=RESULT_SECONDS,
+        language_reset_seconds=LANGUAGE_RESET_SECONDS,
+        sim=k.simulator is not None,
+    )
+
+
+@bp.get("/api/events")
+@public
+def events() -> Any:
+    """Server-Sent Events for the citizen screen: ``today``, ``phase`` and ``result``."""
+    hub = events_hub()
+    sub = hub.subscribe()
+    if sub is None:
+        return (
+            jsonify(error="too many live screens are open; the page retries by itself"),
+            503,
+            {"Retry-After": "10"},
+        )
+    k = kiosk()
+    chosen = lang()
+
+    def render(event: Event) -> tuple[str, dict[str, Any]] | None:
+        return render_event(k, event, chosen)
+
+    body = stream_with_context(hub.stream(sub, render, lambda: ("today", screen_today(k))))
+    response = Response(body, mimetype="text/event-stream")
+    response.call_on_close(lambda: hub.unsubscribe(sub))  # also when never iterated
+    response.headers["Cache-Control"] = "no-cache, no-store"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
 
 
 @bp.get("/healthz")
 @public
 def healthz() -> Any:
+    """Liveness and state for systemd's watchdog, the doctor and monitoring.
+
+    Answers 200 whenever the web server works (the watchdog must not restart a
+    kiosk that is deliberately in safe or degraded mode); ``status`` says which.
+    """
     k = kiosk()
-    db_ok = k.db.integrity_ok()
-    status = "ok" if db_ok else "degraded"
-    cal = k.gate.last_calibration()
+    try:
+        db_ok = k.db.integrity_ok()
+        database = "ok" if db_ok else "integrity check failed"
+    except StorageError as exc:
+        db_ok, database = False, str(exc)
+    try:
+        cal = k.gate.last_calibration()
+    except StorageError:
+        cal = None
+    if k.safe_mode is not None:
+        status = "safe_mode"
+    elif k.gate.partition.degraded or not db_ok:
+        status = "degraded"
+    else:
+        status = "ok"
     return jsonify(
         status=status,
-        database="ok" if db_ok else "integrity check failed",
+        database=database,
         mode=k.config.hardware.mode,
         gate_id=k.config.site.gate_id,
         scanner=k.scanner_status(),
+        attendance=k.attendance.status_json() if k.attendance else {"status": "disabled"},
         calibration=None
         if cal is None
         else {"date": cal.ts.date().isoformat(), "operator": cal.operator, "pairs": cal.pairs},
+        safe_mode=k.safe_mode.as_json() if k.safe_mode is not None else None,
+        partition=k.gate.partition.status() if k.gate.partition.enabled else None,
+        clock=k.gate.clock_guard.status(),
+        alerts=k.alerts(),
     ), 200
 
 
@@ -53,3 +156,59 @@ def last() -> Any:
         result=result.as_json(lang()) if result else None,
         scanner=k.scanner_status()["status"],
     )
+
+
+# -- what the screen shows (worded here, in the request's language) -----------------------
+
+
+def screen_today(k: Kiosk) -> dict[str, Any]:
+    """The idle screen's live part: date, count against the cap, full/closed, scanner."""
+    t = k.gate.today()
+    day = date.fromisoformat(t["date"])
+    return {
+        "date": t["date"],
+        "date_text": format_date(day, "full"),
+        "admitted": t["admitted"],
+        "cap": t["cap"],
+        "count_text": gettext(
+            "Today: %(admitted)s / %(cap)s admitted",
+            admitted=format_decimal(t["admitted"]),
+            cap=format_decimal(t["cap"]),
+        ),
+        "full": bool(t["full"]),
+        "open": bool(t["open"]),
+        "scanner": k.scanner_status()["status"],
+    }
+
+
+def render_event(k: Kiosk, event: Event, chosen: str) -> tuple[str, dict[str, Any]] | None:
+    """An event as ``(SSE event name, data)`` for a screen in language ``chosen``."""
+    if event.kind == "phase":
+        phase, progress = event.data
+        return "phase", {"phase": phase, "progress": round(100 * progress)}
+    if event.kind == "interim":
+        text = display_message(event.data, None, chosen)
+        return "phase", {"phase": "recheck", "progress": 0, "message": text}
+    if event.kind == "result":
+        return "result", screen_result(k, event.data, chosen)
+    return None
+
+
+def screen_result(k: Kiosk, result: GateResult, chosen: str) -> dict[str, Any]:
+    d = result.decision
+    reading = result.reading
+    temperature = None
+    # A temperature is health data: the public screen shows it only to reassure
+    # those who are let in, never next to a refusal.
+    if d.outcome is Outcome.ADMITTED and reading is not None and reading.estimated_c is not None:
+        temperature = gettext(
+            "Temperature %(value)s °C", value=format_decimal(reading.estimated_c, "0.0")
+        )
+    return {
+        "decision": d.outcome.value,
+        "code": d.reason.value,
+        "message": display_message(d.reason, d.detail, chosen),
+        "temperature": temperature,
+        "entry_id": result.entry_id,
+        "today": screen_today(k),
+    }

@@ -1,48 +1,130 @@
 "use strict";
-// Citizen screen: poll the server for today's count and the latest decision.
+// Citizen screen: shows what the server pushes over Server-Sent Events (/api/events).
+// The server decides and words everything (in the page's language); this file only
+// switches panels, fills in the pushed texts and plays a sound. It holds no text.
 (function () {
-  const ICON = { admitted: "\u2714", denied: "\u2716", refer: "\u26A0" };
-  let lastEntry = null;
-  let resetTimer = null;
+  const screen = document.getElementById("screen");
+  const resultMs = 1000 * Number(screen.dataset.resultSeconds || 8);
+  const langResetMs = 1000 * Number(screen.dataset.languageResetSeconds || 90);
+  const PANELS = ["idle", "scanning", "measuring", "result"];
+  const STUCK_MS = 30000; // a phase without a result (server restarted): back to idle
+  let toIdle = null;
+  let langTimer = null;
+  let source = null;
+  let offlineTimer = null;
 
-  function showResult(r) {
-    const screen = document.getElementById("screen");
-    screen.dataset.state = "result";
+  function $(id) { return document.getElementById(id); }
+
+  function setText(id, text) {
+    const el = $(id);
+    if (el && typeof text === "string" && el.textContent !== text) el.textContent = text;
+  }
+
+  function show(state) {
+    screen.dataset.state = state;
+    PANELS.forEach(function (p) { $(p).hidden = p !== state; });
+    if (state !== "result") delete screen.dataset.outcome;
+  }
+
+  function later(fn, ms) {
+    clearTimeout(toIdle);
+    toIdle = setTimeout(fn, ms);
+  }
+
+  function today(t) {
+    setText("count", t.count_text);
+    setText("date", t.date_text);
+    $("idle-open").hidden = t.full || !t.open;
+    $("idle-full").hidden = !t.full;
+    $("idle-closed").hidden = t.full || t.open;
+    $("scanner-down").hidden = t.scanner !== "unavailable";
+    screen.dataset.full = t.full ? "yes" : "no";
+  }
+
+  function phase(p) {
+    if (p.phase === "scanning") {
+      show("scanning");
+    } else {
+      show("measuring");
+      const recheck = p.phase === "recheck";
+      $("measuring-text").hidden = recheck;
+      $("recheck-text").hidden = !recheck;
+      if (recheck && p.message) setText("recheck-text", p.message);
+      $("progress").value = p.progress || 0;
+    }
+    later(idle, STUCK_MS);
+  }
+
+  function result(r) {
+    show("result");
     screen.dataset.outcome = r.decision;
-    document.getElementById("idle").hidden = true;
-    document.getElementById("result").hidden = false;
-    document.getElementById("result-icon").textContent = ICON[r.decision] || "";
-    document.getElementById("result-message").textContent = r.message;
-    document.getElementById("result-message-en").textContent = r.message_en;
-    const t = r.temperature && r.temperature.estimated_c;
-    document.getElementById("result-temp").textContent = t ? t.toFixed(1) + " \u00B0C" : "";
-    clearTimeout(resetTimer);
-    resetTimer = setTimeout(showIdle, 6000);
+    setText("result-message", r.message);
+    const temp = $("result-temperature");
+    temp.hidden = !r.temperature;
+    setText("result-temperature", r.temperature || "");
+    if (r.today) today(r.today);
+    play(r.decision);
+    later(idle, resultMs);
   }
 
-  function showIdle() {
-    const screen = document.getElementById("screen");
-    screen.dataset.state = "idle";
-    delete screen.dataset.outcome;
-    document.getElementById("idle").hidden = false;
-    document.getElementById("result").hidden = true;
+  function idle() {
+    show("idle");
+    armLanguageReset();
   }
 
-  async function poll() {
+  function play(outcome) {
+    const sound = $("sound-" + outcome);
+    if (!sound) return;
+    screen.dataset.sound = outcome;
     try {
-      const today = await (await fetch("/api/today")).json();
-      document.getElementById("admitted").textContent = today.admitted;
-      document.getElementById("cap").textContent = today.cap;
-      const state = await (await fetch("/api/last")).json();
-      document.getElementById("scanner-down").hidden = state.scanner !== "unavailable";
-      const last = state.result;
-      if (last && last.entry_id !== lastEntry && last.ts) {
-        const fresh = lastEntry !== null || Date.now() - Date.parse(last.ts) < 6000;
-        lastEntry = last.entry_id;
-        if (fresh) showResult(last);
-      }
-    } catch (e) { /* server restarting: keep the last screen */ }
+      sound.currentTime = 0;
+      const playing = sound.play();
+      if (playing && playing.catch) playing.catch(function () { /* autoplay refused */ });
+    } catch (e) { /* no audio device */ }
   }
-  poll();
-  setInterval(poll, 1000);
+
+  // A screen switched to another language returns to Indonesian when nobody uses it.
+  function armLanguageReset() {
+    clearTimeout(langTimer);
+    if (document.documentElement.lang === screen.dataset.defaultLang) return;
+    langTimer = setTimeout(function () {
+      if (screen.dataset.state === "idle") window.location.replace($("lang-button").href);
+      else armLanguageReset();
+    }, langResetMs);
+  }
+
+  function json(handler) {
+    return function (ev) {
+      try { handler(JSON.parse(ev.data)); } catch (e) { /* a malformed event is ignored */ }
+    };
+  }
+
+  function connect() {
+    source = new EventSource("/api/events");
+    source.addEventListener("open", function () {
+      clearTimeout(offlineTimer);
+      screen.dataset.connection = "ok";
+      $("offline").hidden = true;
+    });
+    source.addEventListener("today", json(today));
+    source.addEventListener("phase", json(phase));
+    source.addEventListener("result", json(result));
+    source.addEventListener("error", function () {
+      screen.dataset.connection = "lost";
+      clearTimeout(offlineTimer); // a stream that ends is renewed within seconds: no banner
+      offlineTimer = setTimeout(function () { $("offline").hidden = false; }, 8000);
+      // EventSource retries by itself after a dropped stream; after a refusal (503,
+      // too many screens) it gives up, so start a new one a little later.
+      if (source.readyState === EventSource.CLOSED) {
+        source.close();
+        setTimeout(connect, 5000);
+      }
+    });
+  }
+
+  document.addEventListener("pointerdown", armLanguageReset);
+  // Leaving the page (language switch) frees the server's stream at once.
+  window.addEventListener("pagehide", function () { if (source) source.close(); });
+  armLanguageReset();
+  connect();
 })();

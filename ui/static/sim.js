@@ -1,8 +1,16 @@
 "use strict";
 (function () {
+  let csrf = null;
+  // Every POST carries the session's CSRF token (see ui/security.py).
+  async function token() {
+    if (csrf === null) csrf = (await (await fetch("/api/csrf")).json()).csrf_token;
+    return csrf;
+  }
   async function post(url, body) {
     const res = await fetch(url, {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": await token() },
+      body: JSON.stringify(body),
     });
     return { status: res.status, body: await res.json() };
   }
