@@ -94,10 +94,14 @@ install_software() {
     fi
     log "installing the kiosk from $src"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet --upgrade "$src"
+    # --only-binary: dlib comes as the prebuilt dlib-bin wheel (aarch64: 64-bit Raspberry Pi OS);
+    # compiling dlib on a Pi takes hours and runs out of memory, so it is never attempted.
+    "$VENV/bin/python" -m pip install --quiet --upgrade --only-binary dlib,dlib-bin "$src"
     install -m 0644 "$src/README.md" "$PREFIX/docs/README.md"
     "$VENV/bin/python" -c 'import lgpio' 2>/dev/null ||
         warn "lgpio is not importable from $VENV: GPIO will not work"
+    "$VENV/bin/python" -c 'from kiosk.faces.engine import load_engine; load_engine()' 2>/dev/null ||
+        warn "the face stack does not load (32-bit OS?): staff face attendance stays unavailable"
 }
 
 enable_i2c() {
@@ -142,10 +146,12 @@ install_units() {
     local src=$1
     install -m 0644 "$src/systemd/kiosk.service" "$UNIT_DIR/kiosk.service"
     install -m 0644 "$src/systemd/kiosk-browser.service" "$UNIT_DIR/kiosk-browser.service"
+    install -m 0644 "$src/systemd/kiosk-backup.service" "$UNIT_DIR/kiosk-backup.service"
+    install -m 0644 "$src/systemd/kiosk-backup.timer" "$UNIT_DIR/kiosk-backup.timer"
     install -d -m 0755 "$POLICY_DIR"
     install -m 0644 "$src/systemd/chromium-policy.json" "$POLICY_DIR/kiosk.json"
     systemctl daemon-reload
-    systemctl enable kiosk.service kiosk-browser.service
+    systemctl enable kiosk.service kiosk-browser.service kiosk-backup.timer
     systemctl set-default graphical.target
     timedatectl set-ntp true || warn "could not enable NTP: check timedatectl"
     if systemctl is-enabled --quiet display-manager.service 2>/dev/null; then

@@ -1,0 +1,329 @@
+"""Staff attendance at the gate: camera frames → recognised staff → screened → clock-in/out.
+
+Wiring: the scanner thread hands every frame to :meth:`AttendanceService.offer`, which only
+keeps the newest one; a worker thread runs the face pipeline on it (so face work never slows
+QR scanning), and when a staff member has been followed long enough it measures their
+temperature through the gate's own thermometer path (:meth:`GateService.screen`), checks
+liveness, decides with :func:`kiosk.domain.attendance.decide_staff` and records the gate
+entry (kind ``staff``, never a citizen slot) and the attendance mark in one transaction.
+Only then are the gate outputs driven, as for any other decision.
+
+Status: ``disabled`` (``attendance.enabled = false``), ``unavailable`` (the face stack could
+not be loaded: the reason is in ``error``; the gate works on), or ``ok``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+from drivers.base import Frame
+from kiosk.config import Config
+from kiosk.domain.admission import Decision, Kind, Visit, decide
+from kiosk.domain.attendance import Check, Mark, classify, decide_staff, passed_checks
+from kiosk.domain.clock import business_date
+from kiosk.domain.reasons import Outcome, Reason
+from kiosk.domain.temperature import TemperatureReading
+from kiosk.errors import InputError, KioskError, StorageError
+from kiosk.faces.images import frame_to_rgb
+from kiosk.faces.liveness import Motion, MotionPolicy
+from kiosk.faces.pins import PinGuard
+from kiosk.faces.pipeline import Candidate, FacePipeline, PipelineSettings
+from kiosk.faces.registry import FaceRegistry
+from kiosk.faces.report import attendance_policy
+from kiosk.services.gate import GateResult, GateService
+from kiosk.storage import Entry
+from kiosk.storage import repository as repo
+from kiosk.storage import staff as store
+
+log = logging.getLogger(__name__)
+
+
+def pipeline_settings(config: Config) -> PipelineSettings:
+    a = config.attendance
+    return PipelineSettings(
+        detect_width=a.detect_width,
+        tolerance=a.tolerance,
+        margin=a.margin,
+        motion=MotionPolicy(
+            frames=a.liveness_frames,
+            window_s=a.liveness_window_s,
+            min_motion=a.liveness_min_motion,
+            max_step=a.liveness_max_step,
+        ),
+    )
+
+
+class AttendanceService:
+    def __init__(
+        self,
+        config: Config,
+        db: Any,
+        gate: GateService,
+        *,
+        registry: FaceRegistry | None = None,
+        status: str = "disabled",
+        error: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.gate = gate
+        self.registry = registry or FaceRegistry(config, db)
+        self.status = status
+        self.error = error
+        self.policy = attendance_policy(config)
+        self.pipeline: FacePipeline | None = None
+        if status == "ok":
+            self.pipeline = FacePipeline(
+                self.registry.engine, pipeline_settings(config), gallery=self.registry.gallery
+            )
+        self.pins = PinGuard()
+        self._monotonic = monotonic
+        self._frame: Frame | None = None
+        self._latest: tuple[float, Frame] | None = None  # for enrolment at the gate (memory only)
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.last_result: GateResult | None = None
+
+    @classmethod
+    def start(cls, config: Config, db: Any, gate: GateService) -> AttendanceService:
+        """Check the face stack now (not at the first face), never letting it end the process."""
+        registry = FaceRegistry(config, db)
+        if not config.attendance.enabled:
+            return cls(config, db, gate, registry=registry, status="disabled")
+        try:
+            _ = registry.engine  # loads dlib and the models, or raises FaceStackUnavailable
+            registry.cipher(create=True)
+            registry.gallery(max_age_s=0)
+        except KioskError as exc:
+            log.error("staff face attendance unavailable: %s", exc)
+            return cls(config, db, gate, registry=registry, status="unavailable", error=str(exc))
+        return cls(config, db, gate, registry=registry, status="ok")
+
+    def status_json(self) -> dict[str, Any]:
+        enrolled = None
+        if self.status == "ok":
+            try:
+                enrolled = self.registry.gallery().people
+            except KioskError as exc:
+                return {"status": "unavailable", "error": str(exc), "enrolled": None}
+        return {"status": self.status, "error": self.error, "enrolled": enrolled}
+
+    # -- the worker ------------------------------------------------------------------
+    def start_worker(self) -> None:
+        if self.status != "ok" or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="kiosk-faces", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def offer(self, frame: Frame) -> None:
+        """A new camera frame (called by the scanner thread; returns at once)."""
+        if self.pipeline is None:
+            return
+        with self._wake:
+            self._frame = frame
+            self._latest = (self._monotonic(), frame)
+            self._wake.notify()
+
+    def capture(self, max_age_s: float = 2.0) -> Frame:
+        """The gate camera's latest frame as RGB, for enrolling a staff member standing at the
+        gate (kept in memory only). :class:`InputError` when no recent frame arrived."""
+        with self._wake:
+            latest = self._latest
+        if latest is None or self._monotonic() - latest[0] > max_age_s:
+            raise InputError(
+                "no recent frame from the gate camera (attendance must be enabled and the "
+                "camera working) — upload photos instead"
+            )
+        return frame_to_rgb(latest[1])
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._frame is None and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                frame, self._frame = self._frame, None
+            if frame is None:
+                continue
+            try:
+                self.process_frame(frame, self._monotonic())
+            except Exception:
+                log.exception("face attendance: a frame failed; going on")
+
+    def process_frame(self, frame: Frame, t: float) -> GateResult | None:
+        """Run one frame through the pipeline; a decision when a staff member was ready."""
+        if self.pipeline is None:
+            return None
+        if len(self.registry.gallery()) == 0:
+            self.pipeline.reset()
+            return None
+        outcome = self.pipeline.process(frame, t)
+        if outcome.candidate is None:
+            return None
+        return self.admit_face(outcome.candidate)
+
+    # -- decisions -------------------------------------------------------------------
+    def admit_face(self, candidate: Candidate) -> GateResult:
+        """A followed, matched face: measure, check liveness, decide, record, signal."""
+        staff_id = candidate.match.staff_id
+        assert staff_id is not None
+        reading = self.gate.screen()
+        checks = passed_checks(reading, candidate.motion is Motion.NATURAL, self.policy)
+        now, trusted = self._now()
+        decision = decide_staff(
+            reading=reading,
+            checks=checks,
+            policy=self.gate.policy,
+            now=now,
+            date_trusted=trusted,
+            safe_mode=getattr(self.gate, "safe_mode", False),
+        )
+        return self._record(
+            staff_id,
+            decision,
+            reading,
+            now,
+            method="face",
+            checks=checks,
+            distance=candidate.match.distance,
+            motion=candidate.motion,
+        )
+
+    def clock_with_pin(self, staff_id: int, pin: str) -> GateResult:
+        """A staff member without face data types their number and PIN at the gate.
+
+        Wrong PINs are refused (``InputError``) and locked out after five in a row; a right
+        one is screened like everyone (fever rule) and recorded like a face recognition.
+        """
+        if self.pins.locked(staff_id):
+            raise InputError("too many wrong PINs — wait 5 minutes or see the officer")
+        if not self.registry.pin_matches(staff_id, pin):
+            self.pins.failed(staff_id)
+            raise InputError("wrong staff number or PIN")
+        self.pins.succeeded(staff_id)
+        reading = self.gate.screen()
+        now, trusted = self._now()
+        decision = decide(
+            visit=Visit(Kind.STAFF),
+            reading=reading,
+            used_today=0,
+            policy=self.gate.policy,
+            now=now,
+            date_trusted=trusted,
+            safe_mode=getattr(self.gate, "safe_mode", False),
+        )
+        return self._record(staff_id, decision, reading, now, method="pin", checks=frozenset())
+
+    def _now(self) -> tuple[datetime, bool]:
+        guard = getattr(self.gate, "clock_guard", None)
+        if guard is not None:
+            now, trusted = guard.now()
+            return now, bool(trusted)
+        return self.gate.clock(), True
+
+    def _record(
+        self,
+        staff_id: int,
+        decision: Decision,
+        reading: TemperatureReading | None,
+        now: datetime,
+        *,
+        method: str,
+        checks: frozenset[Check],
+        distance: float | None = None,
+        motion: Motion | None = None,
+    ) -> GateResult:
+        day = business_date(now, self.policy.zone)
+        passed = ",".join(sorted(checks))
+        note = f"staff #{staff_id} by {method}"
+        if method == "face":
+            note += f"; liveness passed: {passed or 'none'} (motion {motion}); d={distance:.3f}"
+        try:
+            with self.db.transaction() as conn:
+                entry_id = repo.insert_entry(conn, self._entry(decision, reading, now, day, note))
+                mark = None
+                if decision.outcome is Outcome.ADMITTED:
+                    earlier = store.counted_marks_since(conn, staff_id, day - timedelta(days=1))
+                    mark = classify(now, earlier, self.policy)
+                if mark is not Mark.REPEAT:
+                    store.add_mark(
+                        conn,
+                        store.AttendanceMark(
+                            staff_id=staff_id,
+                            ts=now,
+                            business_date=day,
+                            gate_id=self.config.site.gate_id,
+                            kind=mark.value if mark else "refused",
+                            method=method,
+                            reason=decision.reason.value,
+                            checks=passed,
+                            distance=distance,
+                            temp_estimated_c=reading.estimated_c if reading else None,
+                            entry_id=entry_id,
+                        ),
+                    )
+        except StorageError as exc:
+            log.error("cannot record a staff decision: %s", exc)
+            decision, entry_id = Decision(Outcome.REFER, Reason.CANNOT_RECORD), None
+            mark = None
+        log.info(
+            "staff #%s by %s: %s/%s, mark %s, liveness passed: %s",
+            staff_id,
+            method,
+            decision.outcome.value,
+            decision.reason.value,
+            mark.value if mark else "-",
+            passed or "none",
+        )
+        detail = dict(decision.detail)
+        if mark is not None:
+            detail["mark"] = mark.value
+        decision = replace(decision, detail=MappingProxyType(detail))
+        result = GateResult(decision, entry_id, reading, day, now, Kind.STAFF)
+        self.last_result = result
+        self.gate._signal(result)  # the gate's one path to outputs and screens
+        return result
+
+    def _entry(
+        self,
+        decision: Decision,
+        reading: TemperatureReading | None,
+        now: datetime,
+        day: Any,
+        note: str,
+    ) -> Entry:
+        return Entry(
+            ts=now.astimezone(UTC),
+            business_date=day,
+            office_id=self.gate.policy.office_id,
+            gate_id=self.config.site.gate_id,
+            kind=Kind.STAFF.value,
+            outcome=decision.outcome.value,
+            reason=decision.reason.value,
+            uses_slot=False,
+            temp_object_c=reading.object_c if reading else None,
+            temp_ambient_c=reading.ambient_c if reading else None,
+            temp_estimated_c=reading.estimated_c if reading else None,
+            temp_source=reading.source if reading and reading.estimated_c is not None else None,
+            note=note,
+        )
+
+
+__all__ = ["AttendanceService", "pipeline_settings"]
