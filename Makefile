@@ -8,13 +8,15 @@ DATA   ?= var
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test install lint typecheck pytest bench-qr clean
+.PHONY: run test install lint typecheck pytest bench-qr bench-faces bench-admin-log bench-load clean translations
 
+# --only-binary: dlib must come as a prebuilt wheel (dlib-bin); never compile it (~10 min
+# here, hours and out of memory on a Pi). A request for the dlib sdist fails at once instead.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ required, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --only-binary dlib,dlib-bin -e '.[test]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -36,8 +38,27 @@ pytest: install
 
 test: lint typecheck pytest
 
+# Message catalogs (ui/translations): extract the marked strings, merge them into every
+# language's .po, compile the .mo files (committed; a test fails when they are stale).
+# Translate new entries in ui/translations/id/LC_MESSAGES/messages.po, then run it again.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project gate-kiosk \
+		--copyright-holder gate-kiosk --no-location -o ui/translations/messages.pot .
+	$(BIN)/pybabel update -i ui/translations/messages.pot -d ui/translations \
+		--no-fuzzy-matching --ignore-obsolete -w 100
+	$(BIN)/pybabel compile -d ui/translations --statistics
+
 bench-qr: install
 	$(BIN)/python -m bench.qr
+
+bench-faces: install
+	$(BIN)/python -m bench.faces
+
+bench-admin-log: install
+	$(BIN)/python -m bench.admin_log
+
+bench-load: install
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -83,6 +83,7 @@ from urllib.parse import quote, urlsplit
 import requests
 import urllib3
 
+from kiosk import logsafe
 from kiosk.bookings import (
     BOOKING_ID,
     STATUSES,
@@ -879,19 +880,21 @@ class LiveLookup:
                 f"{self.deadline_s:.1f} s"
             )
         except Exception as exc:  # a bug must not keep the gate from deciding
-            log.exception("live look-up of %s failed unexpectedly", booking_id)
+            log.exception("live look-up of %s failed unexpectedly", logsafe.ref(booking_id))
             reason = f"live look-up failed unexpectedly ({type(exc).__name__})"
-        log.warning("live look-up of %s unavailable: %s", booking_id, reason)
+        log.warning("live look-up of %s unavailable: %s", logsafe.ref(booking_id), reason)
         return LiveAnswer(LiveStatus.UNAVAILABLE, reason=reason, elapsed_s=time.monotonic() - start)
 
     def _lookup_blocking(self, booking_id: str, deadline: float, start: float) -> LiveAnswer:
         url = f"{self.base_url}/bookings/{quote(booking_id, safe='')}"
-        where = _where(url)
+        where = f"{_where(self.base_url)}/bookings/…"  # never the id: reasons end up in logs
         attempts = 0
 
         def answer(status: LiveStatus, **kw: Any) -> LiveAnswer:
             if status is LiveStatus.UNAVAILABLE:
-                log.warning("live look-up of %s unavailable: %s", booking_id, kw.get("reason"))
+                log.warning(
+                    "live look-up of %s unavailable: %s", logsafe.ref(booking_id), kw.get("reason")
+                )
             return LiveAnswer(status, attempts=attempts, elapsed_s=time.monotonic() - start, **kw)
 
         try:

@@ -32,30 +32,59 @@ def default_config_path() -> Path:
     return Path(os.environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG)
 
 
-config_option = click.option(
+_config_option = click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Configuration file (default: $KIOSK_CONFIG or var/kiosk.toml).",
 )
+DATABASE_URL_KEY = "kiosk.database_url"
+
+
+def _remember_database_url(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta[DATABASE_URL_KEY] = value
+
+
+# Every command that reads the configuration can be pointed at a PostgreSQL database.
+_database_url_option = click.option(
+    "--database-url",
+    metavar="URL",
+    default=None,
+    envvar="KIOSK_DATABASE_URL",
+    expose_value=False,
+    callback=_remember_database_url,
+    help="PostgreSQL database shared by several gates, postgresql://USER:PASSWORD@HOST/DB "
+    "(overrides database_url in the configuration; default $KIOSK_DATABASE_URL).",
+)
+
+
+def config_option(command: Any) -> Any:
+    """``--config FILE`` and ``--database-url URL`` (read by :func:`_load`)."""
+    return _config_option(_database_url_option(command))
 
 
 @contextmanager
 def open_database(config: Config) -> Iterator[Database]:
-    """The configured database, migrated, closed when the block ends."""
-    from kiosk.storage import Database
+    """The configured database (SQLite file or PostgreSQL URL), migrated, closed at the end."""
+    from kiosk.storage import open_database as open_backend
 
-    db = Database(config.database_path)
+    db = open_backend(config.database_target)
     try:
         db.migrate()
-        yield db
+        yield db  # type: ignore[misc]
     finally:
         db.close()
 
 
 def _load(config_path: Path | None) -> Config:
-    return load_config(config_path or default_config_path())
+    config = load_config(config_path or default_config_path())
+    ctx = click.get_current_context(silent=True)
+    url = ctx.meta.get(DATABASE_URL_KEY) if ctx is not None else None
+    if url:
+        config = config.replace(paths={"database_url": url})
+    return config
 
 
 class KioskGroup(click.Group):
@@ -80,6 +109,9 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from kiosk import logsafe
+
+    logsafe.install()
 
 
 @main.command()
@@ -156,11 +188,17 @@ def run(config_path: Path | None, sim: bool, host: str | None, port: int | None)
         watchdog.notify_stopping()
         dog.stop()
         server.close()
+        # Open connections (a screen's event stream, a browser's keep-alive) would keep
+        # waitress's loop running until they time out (minutes): close them too.
+        from waitress import wasyncore
+
+        if (channels := getattr(server, "_map", None)) is not None:
+            wasyncore.close_all(channels)
 
     install_shutdown(kiosk, stopping)
     click.echo(
         f"kiosk serving on http://{server.effective_host}:{server.effective_port} "
-        f"({config.hardware.mode} hardware, data {config.data_dir})"
+        f"({config.hardware.mode} hardware, data {config.data_dir}, {kiosk.db.describe()})"
     )
     watchdog.notify_ready(f"serving on port {server.effective_port}")
     dog.start()
@@ -298,10 +336,10 @@ def db() -> None:
 @config_option
 def db_upgrade(config_path: Path | None) -> None:
     """Apply pending database migrations."""
-    from kiosk.storage import Database
+    from kiosk.storage import open_database as open_database_backend
 
     config = _load(config_path)
-    database = Database(config.database_path)
+    database = open_database_backend(config.database_target)
     try:
         applied = database.migrate()
         click.echo(f"applied migrations {applied}" if applied else "database is up to date")
@@ -310,9 +348,13 @@ def db_upgrade(config_path: Path | None) -> None:
         database.close()
 
 
+from kiosk import cli_backup as _cli_backup  # noqa: E402,F401  (registers db backup/restore)
 from kiosk import cli_codes as _cli_codes  # noqa: E402,F401  (registers keys/issue/verify/qr)
 from kiosk import cli_doctor as _cli_doctor  # noqa: E402,F401  (registers doctor)
+from kiosk import cli_faces as _cli_faces  # noqa: E402,F401  (registers faces)
+from kiosk import cli_ops as _cli_ops  # noqa: E402,F401  (registers db purge)
 from kiosk import cli_sensor as _cli_sensor  # noqa: E402,F401  (registers calibrate/sensor)
+from kiosk import cli_users as _cli_users  # noqa: E402,F401  (registers users)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -12,9 +12,17 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from kiosk.errors import ConfigError
 
@@ -79,6 +87,13 @@ class AdmissionConfig(_Section):
     closes: str = Field("24:00", description="Closing time HH:MM (24:00 = end of day).")
     open_days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
         DAYS, min_length=1, description="Days the gate admits citizens."
+    )
+    undo_window_minutes: int = Field(
+        10,
+        ge=0,
+        le=240,
+        description="An officer may undo an admission (the slot returns) within this many "
+        "minutes of it; 0 disables undo.",
     )
 
     @field_validator("opens", "closes")
@@ -225,12 +240,195 @@ class BookingSourceConfig(_Section):
 class PathsConfig(_Section):
     data_dir: str = Field(".", description="Data folder, relative to the config file.")
     database: str = Field("kiosk.db", description="SQLite file, relative to data_dir.")
+    database_url: str | None = Field(
+        None,
+        max_length=500,
+        description="PostgreSQL database shared by several gates, "
+        "postgresql://USER:PASSWORD@HOST:5432/DBNAME; unset = the SQLite file above "
+        "(also --database-url, $KIOSK_DATABASE_URL, or a top-level database_url key).",
+    )
+    backup_dir: str = Field(
+        "backups", max_length=300, description="Folder of `kiosk db backup`, relative to data_dir."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "must be a PostgreSQL URL such as postgresql://kiosk:PASSWORD@db-host:5432/kiosk "
+                "(for SQLite leave database_url unset and set paths.database)"
+            )
+        try:
+            urlsplit(value).port  # noqa: B018 - raises on a malformed port
+        except ValueError as exc:
+            raise ValueError(f"malformed database URL: {exc}") from None
+        return value
 
 
 class ServerConfig(_Section):
     host: str = Field("127.0.0.1", max_length=100, description="Address to bind.")
     port: int = Field(8080, ge=1, le=65535, description="TCP port.")
     threads: int = Field(8, ge=2, le=64, description="WSGI worker threads.")
+
+
+class ClockConfig(_Section):
+    trust: Literal["auto", "ntp", "always"] = Field(
+        "auto",
+        description=(
+            "When the wall clock may start a new business day on its own: 'ntp' = only once "
+            "systemd-timesyncd (or chrony via sync_flag) reports sync or a battery RTC is fitted, "
+            "otherwise an officer confirms the date; 'always' = trust the host clock (development "
+            "laptops); 'auto' = 'always' in sim mode, 'ntp' in real mode."
+        ),
+    )
+    sync_flag: str = Field(
+        "/run/systemd/timesync/synchronized",
+        max_length=300,
+        description="File whose existence means the clock is synchronised.",
+    )
+    rtc: bool = Field(
+        False, description="A battery-backed real-time clock is fitted (Pi 5 + battery)."
+    )
+    max_jump_s: float = Field(
+        120.0, ge=10.0, le=3600.0, description="Wall-vs-monotonic jump that raises an alert."
+    )
+
+
+class RetentionConfig(_Section):
+    days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="Citizen entries and temperatures are purged after this many days.",
+    )
+    purge_time: str = Field("01:30", description="Local time of the daily purge (HH:MM).")
+    min_free_percent: float = Field(
+        10.0, ge=1.0, le=50.0, description="Warn on the officer console below this much free disk."
+    )
+
+    @field_validator("purge_time")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value) or value.startswith("24"):
+            raise ValueError(f"time must be HH:MM between 00:00 and 23:59, got {value!r}")
+        return value
+
+
+class AttendanceConfig(_Section):
+    """Staff attendance by face recognition (opt-in: it processes the face of everyone at the
+    gate to find staff; do the data-protection assessment before enabling it)."""
+
+    enabled: bool = Field(
+        False, description="Recognise enrolled staff at the gate camera and record attendance."
+    )
+    tolerance: float = Field(
+        0.5, ge=0.3, le=0.6, description="Largest face distance accepted as a match."
+    )
+    margin: float = Field(
+        0.05, ge=0.0, le=0.3, description="How much closer the best person must be than the next."
+    )
+    repeat_minutes: int = Field(
+        10, ge=0, le=240, description="A recognition this soon after the last one is ignored."
+    )
+    work_starts: str = Field("08:00", description="Start of the working day HH:MM (late flag).")
+    late_grace_minutes: int = Field(
+        0, ge=0, le=120, description="Clock-ins up to this long after work_starts are not late."
+    )
+    detect_width: int = Field(
+        320, ge=160, le=1280, description="Frames are shrunk to this width to find faces."
+    )
+    min_face_px: int = Field(
+        80, ge=40, le=1000, description="Smallest face (pixels wide) accepted for enrolment."
+    )
+    min_sharpness: float = Field(
+        40.0, ge=0.0, le=1000.0, description="Enrolment photos blurrier than this are refused."
+    )
+    liveness_frames: int = Field(
+        5, ge=2, le=60, description="Frames a face must be seen in before it is accepted."
+    )
+    liveness_window_s: float = Field(
+        3.0, ge=0.2, le=30.0, description="Those frames must fall within this many seconds."
+    )
+    liveness_min_motion: float = Field(
+        0.004,
+        ge=0.0,
+        le=0.2,
+        description="Least box-centre movement over those frames (fraction of face width): "
+        "a frozen face is a picture.",
+    )
+    liveness_max_step: float = Field(
+        0.25,
+        ge=0.01,
+        le=2.0,
+        description="Largest frame-to-frame movement (fraction of face width): jumps are refused.",
+    )
+    skin_above_ambient_c: float = Field(
+        1.5,
+        ge=0.0,
+        le=10.0,
+        description="The thermometer must read skin at least this much warmer than the room.",
+    )
+    key_file: str = Field(
+        "faces.key",
+        max_length=300,
+        description="Key that encrypts face encodings, relative to data_dir (never in the DB).",
+    )
+    models_dir: str = Field(
+        "",
+        max_length=300,
+        description="Folder of the dlib model files (empty: the face_recognition_models package).",
+    )
+
+    @field_validator("work_starts")
+    @classmethod
+    def _start(cls, value: str) -> str:
+        if not _HHMM.match(value) or value.startswith("24"):
+            raise ValueError(f"time must be HH:MM between 00:00 and 23:59, got {value!r}")
+        return value
+
+    @property
+    def work_starts_minute(self) -> int:
+        hh, mm = self.work_starts.split(":")
+        return int(hh) * 60 + int(mm)
+
+
+class SecurityConfig(_Section):
+    secure_cookies: bool = Field(
+        False,
+        description="Always mark session cookies Secure (set this when a TLS proxy fronts the "
+        "kiosk; requests that arrive over https get Secure cookies anyway).",
+    )
+    idle_timeout_minutes: int = Field(
+        15, ge=1, le=15, description="Officer/admin sessions end after this long without a click."
+    )
+    session_max_hours: int = Field(
+        12, ge=1, le=24, description="Officer/admin sessions end this long after login."
+    )
+
+
+class PartitionConfig(_Section):
+    after_s: float = Field(
+        5.0,
+        ge=1.0,
+        le=120.0,
+        description="A shared (PostgreSQL) database unreachable this long puts the gate in degraded mode.",
+    )
+    reserve_slots: int = Field(
+        0,
+        ge=0,
+        le=20,
+        description=(
+            "Slots this gate reserves from the shared cap while connected, to admit signed-code "
+            "bookings during a network partition (0 = refer everyone to the officer)."
+        ),
+    )
+    probe_s: float = Field(
+        2.0, ge=0.2, le=60.0, description="How often a degraded gate retries the database."
+    )
 
 
 class Config(_Section):
@@ -242,6 +440,11 @@ class Config(_Section):
     booking_source: BookingSourceConfig = BookingSourceConfig()
     paths: PathsConfig = PathsConfig()
     server: ServerConfig = ServerConfig()
+    clock: ClockConfig = ClockConfig()
+    retention: RetentionConfig = RetentionConfig()
+    partition: PartitionConfig = PartitionConfig()
+    security: SecurityConfig = SecurityConfig()
+    attendance: AttendanceConfig = AttendanceConfig()
     # Where the file was read from; relative paths resolve against its folder.
     source: Path | None = Field(None, exclude=True)
 
@@ -253,9 +456,36 @@ class Config(_Section):
     def data_dir(self) -> Path:
         return (self.base_dir / self.paths.data_dir).resolve()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _top_level_database_url(cls, data: Any) -> Any:
+        """A top-level ``database_url = "postgresql://…"`` is ``[paths] database_url``."""
+        if not isinstance(data, dict) or "database_url" not in data:
+            return data
+        data = dict(data)
+        url = data.pop("database_url")
+        paths = data.get("paths") or {}
+        if isinstance(paths, BaseModel):
+            paths = paths.model_dump()
+        if not isinstance(paths, dict):
+            return data  # let the paths section report its own error
+        if paths.get("database_url") not in (None, url):
+            raise ValueError("database_url is set twice (top level and [paths]): keep one")
+        data["paths"] = {**paths, "database_url": url}
+        return data
+
     @property
     def database_path(self) -> Path:
         return (self.data_dir / self.paths.database).resolve()
+
+    @property
+    def database_target(self) -> str | Path:
+        """What to open: the PostgreSQL URL when set, else the SQLite file."""
+        return self.paths.database_url or self.database_path
+
+    @property
+    def backup_dir(self) -> Path:
+        return (self.data_dir / self.paths.backup_dir).resolve()
 
     @property
     def public_keys_path(self) -> Path:
@@ -284,6 +514,8 @@ def _describe(err: ValidationError, origin: str) -> str:
         else:
             msg = e["msg"].removeprefix("Value error, ")
         got = e.get("input")
+        if field.endswith("database_url"):
+            got = None  # may hold a password: never echo it
         suffix = f" (got {got!r})" if got is not None and e["type"] != "extra_forbidden" else ""
         if isinstance(got, dict):
             suffix = ""

@@ -8,7 +8,7 @@ from typing import Any
 
 from kiosk.config import Config, load_config, parse_config
 from kiosk.errors import ConfigError
-from kiosk.storage import Booking, Database
+from kiosk.storage import Booking, Database, open_database
 from kiosk.storage import repository as repo
 
 CONFIG_NAME = "kiosk.toml"
@@ -84,6 +84,9 @@ def init_data_dir(directory: Path, *, demo: bool = False, force: bool = False) -
         db.migrate()
     finally:
         db.close()
+    from kiosk.faces.sealing import create_key_file  # the face-encoding key (0600), never in the DB
+
+    create_key_file(config.data_dir / config.attendance.key_file)
     return path
 
 
@@ -111,7 +114,7 @@ def seed_demo_bookings(config: Config, today: date) -> list[Booking]:
             source="demo",
         )
     )
-    db = Database(config.database_path)
+    db = open_database(config.database_target)
     try:
         db.migrate()
         with db.transaction() as conn:

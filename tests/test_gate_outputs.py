@@ -94,7 +94,7 @@ def test_every_signal_returns_to_a_steady_closed_red_gate(
 def test_a_refusal_while_open_closes_the_gate_at_once(
     outputs: tuple[GpioGateOutputs, MockFactory],
 ) -> None:
-    out, factory = outputs
+    out, _factory = outputs
     out.signal("admitted")
     assert out.state()["relay"]
     out.signal("denied")

@@ -28,28 +28,49 @@ def create_app(kiosk: Kiosk, test_config: dict[str, Any] | None = None) -> Flask
     app.register_blueprint(public.bp)
     app.register_blueprint(sim.bp)
     _register_errors(app)
-    _enforce_roles(app)
+    _init_staff(app)
+    app.context_processor(_banner)
     return app
 
 
-def _enforce_roles(app: Flask) -> None:
-    from ui.security import role_of
+def _banner() -> dict[str, Any]:
+    """The banner every page shows while the kiosk is not fully itself (safe/degraded mode)."""
+    from flask_babel import gettext
 
-    @app.before_request
-    def check_role() -> Any:
-        if request.endpoint is None or request.endpoint == "static":
-            return None  # 404s and static files
-        role = role_of(app.view_functions.get(request.endpoint))
-        if role == "public":
-            return None
-        if role is None:  # fail closed: a view that forgot to declare its role
-            log.error("route %s declares no role: refused", request.endpoint)
-            return jsonify(error="this page declares no access role — refused"), 403
-        return jsonify(error="login required"), 401
+    kiosk = app_kiosk()
+    if kiosk.safe_mode is not None:
+        text = gettext(
+            "Safe mode: the database is damaged. Officers admit by hand; see the officer console."
+        )
+    elif kiosk.gate.partition.degraded:
+        text = gettext("Offline: the shared database is unreachable. Please see the officer.")
+    else:
+        text = None
+    return {"kiosk_banner": text}
+
+
+def app_kiosk() -> Kiosk:
+    from flask import current_app
+
+    return current_app.extensions["kiosk"]  # type: ignore[no-any-return]
+
+
+def _init_staff(app: Flask) -> None:
+    """Login, sessions, CSRF, headers and role checks; the officer console and admin pages."""
+    from ui import admin, auth, officer, security
+
+    security.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(officer.bp)
+    app.register_blueprint(admin.bp)
+    admin.init_app(app)
+    from ui import staff  # staff attendance admin pages (registers its blueprint)
+
+    staff.init_app(app)
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return "/api/" in request.path or request.path == "/healthz"
 
 
 def _register_errors(app: Flask) -> None:

@@ -10,6 +10,12 @@ that records the result, so the facts it decides on are the facts stored.
 
 Precedence (the first rule that applies wins)
 ----------------------------------------------
+0. ``clock_unconfirmed`` → refer — the business date cannot be trusted (see
+   :mod:`kiosk.domain.clocktrust`) until an officer confirms it; applies to
+   every kind, because every admission is counted against a date.
+   ``safe_mode`` → refer — the database was found damaged at start-up; only
+   officer-entered walk-ins and priority admissions are recorded (into a
+   separate journal) until a backup is restored.
 1. ``closed_hours`` — outside opening hours or on a closed day (citizen
    bookings and walk-ins only; officer priority admissions and staff are not
    bound by opening hours).
@@ -209,14 +215,25 @@ def temperature_problem(reading: TemperatureReading | None, policy: Policy) -> D
     return None
 
 
-def precheck(*, visit: Visit, policy: Policy, now: datetime) -> Decision | None:
-    """Rules 1–2 alone: what refuses a visit before anyone is measured.
+def precheck(
+    *,
+    visit: Visit,
+    policy: Policy,
+    now: datetime,
+    date_trusted: bool = True,
+    safe_mode: bool = False,
+) -> Decision | None:
+    """Rules 0–2 alone: what refuses a visit before anyone is measured.
 
     The service calls this before asking the visitor to the thermometer;
     :func:`decide` applies the same rules first.
     """
     if now.tzinfo is None:
         raise ValueError("decide needs an aware datetime")
+    if not date_trusted:
+        return Decision(Outcome.REFER, Reason.CLOCK_UNCONFIRMED)
+    if safe_mode and visit.kind in (Kind.BOOKING, Kind.STAFF):
+        return Decision(Outcome.REFER, Reason.SAFE_MODE)
     if visit.kind in (Kind.BOOKING, Kind.WALKIN) and not policy.is_open(now):
         return _deny(Reason.CLOSED_HOURS)
     if visit.kind is Kind.BOOKING:
@@ -232,9 +249,18 @@ def decide(
     used_today: int,
     policy: Policy,
     now: datetime,
+    date_trusted: bool = True,
+    safe_mode: bool = False,
 ) -> Decision:
-    """Decide one visit. See the module docstring for the precedence of rules."""
-    if problem := precheck(visit=visit, policy=policy, now=now):
+    """Decide one visit. See the module docstring for the precedence of rules.
+
+    ``now`` is the instant whose business date the visit counts against;
+    ``date_trusted`` is False while that date awaits an officer's confirmation;
+    ``safe_mode`` is True while the kiosk runs on its journal (damaged database).
+    """
+    if problem := precheck(
+        visit=visit, policy=policy, now=now, date_trusted=date_trusted, safe_mode=safe_mode
+    ):
         return problem
     kind = visit.kind
     reentry = (

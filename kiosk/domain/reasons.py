@@ -58,5 +58,12 @@ class Reason(StrEnum):
     CAP_REACHED = "cap_reached"
     CANNOT_RECORD = "cannot_record"
     """The decision could not be stored: the gate stays closed."""
+    DEGRADED = "degraded"
+    """The shared database is unreachable and this gate's reserved slots are used up (or the
+    code cannot be checked offline): see the officer."""
+    SAFE_MODE = "safe_mode"
+    """The database is damaged: automatic admission is off, officers admit manually."""
+    CLOCK_UNCONFIRMED = "clock_unconfirmed"
+    """The business date is not trusted (unsynchronised or jumped clock): an officer confirms it."""
     LIVENESS_FAILED = "liveness_failed"
     OFFICER_DENIED = "officer_denied"

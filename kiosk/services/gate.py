@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from drivers.base import Frame
@@ -42,16 +42,21 @@ from kiosk.domain.temperature import (
     ReadingState,
     TemperatureReading,
 )
-from kiosk.errors import InputError, SensorError, StorageError
+from kiosk.errors import ConflictError, InputError, SensorError, StorageError
 from kiosk.keys import load_keyring
 from kiosk.messages import message
+from kiosk.services.clockguard import ClockGuard
 from kiosk.services.devices import Devices
-from kiosk.storage import Database, Entry
+from kiosk.services.partition import PartitionGuard
+from kiosk.storage import Database, Entry, entry_log, reservations
 from kiosk.storage import repository as repo
 from kiosk.vision.qr import decode_frame
 
 log = logging.getLogger(__name__)
 
+
+# A unique-key race lost to another gate is retried this often before "cannot record".
+MAX_CONFLICT_RETRIES = 3
 
 REFERRALS_FOR_CLINICAL = frozenset(
     {Reason.FEVER, Reason.SENSOR_FAULT, Reason.AMBIENT_OUT_OF_RANGE, Reason.TEMPERATURE_RECHECK}
@@ -118,9 +123,14 @@ class GateService:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     listeners: list[Callable[[GateResult], None]] = field(default_factory=list)
     interim_listeners: list[Callable[[Reason], None]] = field(default_factory=list)
+    # Screens follow the visit: ("scanning", 0.0) once a code is read, then
+    # ("measuring", 0.0 … 0.9) while the thermometer samples (at most every tenth).
+    phase_listeners: list[Callable[[str, float], None]] = field(default_factory=list)
 
     monotonic: Callable[[], float] = field(default=time.monotonic)
     sleep: Callable[[float], None] = field(default=time.sleep)
+    safe_mode: bool = False
+    """Running on the safe-mode journal (damaged database): officers admit, nothing automatic."""
 
     def __post_init__(self) -> None:
         self.policy = policy_from(self.config)
@@ -149,25 +159,50 @@ class GateService:
             )
         self.last_result: GateResult | None = None
         self.presence_at: datetime | None = None
+        self.storage_problem: tuple[datetime, str] | None = None
+        """The last failure to record a decision (cleared by the next success)."""
+        self.clock_guard = ClockGuard(
+            self.config, self.db, wall=lambda: self.clock(), mono=self.monotonic
+        )
+        self.partition = PartitionGuard(self)
 
     # -- status ------------------------------------------------------------
     def today(self) -> dict[str, Any]:
-        now = self.clock()
+        now, trusted = self.clock_guard.now()
         day = business_date(now, self.policy.zone)
-        conn = self.db.connection()
-        used = repo.slots_used(conn, self.policy.office_id, day)
-        return {
+        office, cap = self.policy.office_id, self.policy.daily_cap
+        status: dict[str, Any] = {
             "date": day.isoformat(),
-            "admitted": used,
-            "cap": self.policy.daily_cap,
-            "remaining": max(0, self.policy.daily_cap - used),
-            "full": used >= self.policy.daily_cap,
-            "outcomes": repo.outcome_counts(conn, self.policy.office_id, day),
+            "cap": cap,
             "office_id": self.config.site.office_id,
             "office_name": self.config.site.office_name,
             "gate_id": self.config.site.gate_id,
             "open": self.policy.is_open(now),
+            "date_trusted": trusted,
+            "degraded": self.partition.degraded,
+            "safe_mode": self.safe_mode,
         }
+        try:
+            with self.db.transaction(write=False) as conn:
+                used = repo.slots_used(conn, office, day)
+                reserved = reservations.total_held(conn, office, day)
+                own = reservations.held(conn, office, day, self.config.site.gate_id)
+                outcomes = repo.outcome_counts(conn, office, day)
+        except StorageError as exc:
+            if not self._partitioned(exc) and not self.partition.enabled:
+                raise
+            # Degraded: the shared count is unknown; say so instead of failing the screen.
+            status.update(admitted=None, remaining=None, full=False, outcomes={})
+            status["degraded"] = self.partition.degraded
+            return status
+        remaining = max(0, cap - used) + own
+        status.update(
+            admitted=used - reserved,
+            remaining=remaining,
+            full=remaining == 0,
+            outcomes=outcomes,
+        )
+        return status
 
     # -- the pipeline ------------------------------------------------------
     def handle_frame(
@@ -181,7 +216,12 @@ class GateService:
 
     def scan(self, text: str, *, idempotency_key: str | None = None) -> GateResult:
         """A citizen shows a booking code (already decoded to text)."""
-        now = self.clock()
+        self._notify_phase("scanning", 0.0)
+        if self.partition.degraded:
+            return self.partition.record_offline(
+                Kind.BOOKING, text=text, idempotency_key=idempotency_key
+            )
+        now, trusted = self.clock_guard.now()
         day = business_date(now, self.policy.zone)
         try:
             if idempotency_key and (earlier := self._replay(idempotency_key)):
@@ -191,9 +231,20 @@ class GateService:
             with self.db.transaction(write=False) as conn:
                 facts = self._facts(conn, text, day, answer)
         except StorageError as exc:
+            if self._partitioned(exc):
+                return self.partition.record_offline(
+                    Kind.BOOKING, text=text, idempotency_key=idempotency_key
+                )
             return self._cannot_record(exc, Kind.BOOKING, None, day, now)
         visit = Visit(Kind.BOOKING, booking=facts)
-        reading = None if precheck(visit=visit, policy=self.policy, now=now) else self.screen()
+        refused = precheck(
+            visit=visit,
+            policy=self.policy,
+            now=now,
+            date_trusted=trusted,
+            safe_mode=self.safe_mode,
+        )
+        reading = None if refused else self.screen()
         return self._record(
             visit, reading, text=text, idempotency_key=idempotency_key, answer=answer
         )
@@ -214,6 +265,7 @@ class GateService:
         return facts_for_answer(conn, text, answer, business_day=day, keyring=self.keyring)[0]
 
     def close(self) -> None:
+        self.partition.close()
         if self.live is not None:
             self.live.close()
 
@@ -256,9 +308,12 @@ class GateService:
         policy = self.measurement
         interval = 1.0 / policy.sample_hz
         samples: list[Sample] = []
+        expected_s = policy.settle_s + policy.window / policy.sample_hz
+        shown = 0
         with self._measure_lock:
             therm = self.devices.thermometer
             started = self.monotonic()
+            self._notify_phase("measuring", 0.0)
             while True:
                 try:
                     ambient = therm.ambient_temperature()
@@ -268,6 +323,9 @@ class GateService:
                     return TemperatureReading.sensor_fault(str(exc))
                 now = self.monotonic()
                 samples.append(Sample(now, obj, ambient))
+                if (tenth := min(9, int(10 * (now - started) / expected_s))) > shown:
+                    shown = tenth
+                    self._notify_phase("measuring", tenth / 10)
                 reading = assess(
                     samples,
                     started=started,
@@ -317,6 +375,84 @@ class GateService:
             repo.add_audit(conn, officer, "referral_confirmed", subject=f"entry:{entry_id}")
         return entry_id
 
+    # -- officer console (undo, referrals, settings) -------------------------
+    def apply_config(self, config: Config) -> None:
+        """Run with a changed configuration (admin settings): cap, threshold, hours, undo window."""
+        self.config = config
+        self.policy = policy_from(config)
+
+    def pending_referrals(self) -> list[int]:
+        """Entry ids of referred visitors still waiting for the officer (newest last)."""
+        return list(self._referrals)
+
+    def deny_referral(self, entry_id: int, officer: str, note: str | None = None) -> None:
+        """The officer confirms the refusal of a referred visitor: audited, no longer pending."""
+        who = _who(officer)
+        if self._referrals.pop(entry_id, None) is None:
+            raise InputError(f"entry {entry_id} is not a referral waiting for the officer")
+        with self.db.transaction() as conn:
+            repo.add_audit(
+                conn,
+                who,
+                "referral_denied",
+                subject=f"entry:{entry_id}",
+                details=note,
+                now=self.clock(),
+            )
+
+    def close_referral(self, entry_id: int) -> bool:
+        """Forget a pending referral (the officer admitted the visitor another way)."""
+        return self._referrals.pop(entry_id, None) is not None
+
+    def undo_admission(self, entry_id: int, officer: str, reason: str) -> bool:
+        """Undo an admission within ``admission.undo_window_minutes``; True if a slot returned.
+
+        The entry stays (entries are append-only): an undo row records who and
+        why, and the day's counter gives the slot back in the same transaction,
+        so ``used = slot-using entries − undos that returned a slot`` always.
+        """
+        who = _who(officer)
+        why = (reason or "").strip()
+        if not why or len(why) > 200:
+            raise InputError("say why the admission is undone (1–200 characters)")
+        window = self.config.admission.undo_window_minutes
+        now = self.clock()
+        with self.db.transaction() as conn:
+            entry = repo.entry_by_id(conn, entry_id)
+            if entry is None or entry.office_id != self.policy.office_id:
+                raise InputError(f"there is no entry {entry_id}")
+            if entry.outcome != Outcome.ADMITTED.value:
+                raise InputError(f"entry {entry_id} was not an admission, nothing to undo")
+            if done := entry_log.undo_of(conn, entry_id):
+                raise InputError(f"entry {entry_id} was already undone by {done[0]}")
+            if window == 0 or now - entry.ts > timedelta(minutes=window):
+                raise InputError(
+                    f"entry {entry_id} is older than the undo window ({window} minutes)"
+                )
+            returned = (
+                entry.uses_slot
+                and entry_log.return_slot(conn, entry.office_id, entry.business_date) is not None
+            )
+            entry_log.insert_undo(
+                conn,
+                entry_id=entry_id,
+                office_id=entry.office_id,
+                day=entry.business_date,
+                officer=who,
+                reason=why,
+                returned_slot=returned,
+                now=now,
+            )
+            repo.add_audit(
+                conn,
+                who,
+                "admission_undone",
+                subject=f"entry:{entry_id}",
+                details=f"{why}; slot returned: {'yes' if returned else 'no'}",
+                now=now,
+            )
+        return returned
+
     def presence(self) -> None:
         """Someone stepped up (presence sensor): screens wake up."""
         self.presence_at = self.clock()
@@ -358,8 +494,11 @@ class GateService:
         officer: str | None = None,
         note: str | None = None,
         answer: LiveAnswer | None = None,
+        conflicts: int = 0,
     ) -> GateResult:
-        now = self.clock()
+        if self.partition.degraded:
+            return self._offline(visit, reading, text, idempotency_key)
+        now, trusted = self.clock_guard.now()
         day = business_date(now, self.policy.zone)
         try:
             with self.db.transaction() as conn:
@@ -372,12 +511,19 @@ class GateService:
                     visit = Visit(Kind.BOOKING, booking=self._facts(conn, text, day, answer))
                 used = repo.slots_used(conn, self.policy.office_id, day)
                 decision = decide(
-                    visit=visit, reading=reading, used_today=used, policy=self.policy, now=now
+                    visit=visit,
+                    reading=reading,
+                    used_today=used,
+                    policy=self.policy,
+                    now=now,
+                    date_trusted=trusted,
+                    safe_mode=self.safe_mode,
                 )
                 if (
                     decision.uses_slot
                     and repo.take_slot(conn, self.policy.office_id, day, self.policy.daily_cap)
                     is None
+                    and not self.partition.use_reserve(conn, day)
                 ):
                     decision = decide(
                         visit=visit,
@@ -390,6 +536,8 @@ class GateService:
                 if officer is not None:
                     entry = replace(entry, officer=officer, note=note)
                 entry_id = repo.insert_entry(conn, entry)
+                if trusted:
+                    self.clock_guard.note_recorded(conn, now)
                 if officer is not None:
                     repo.add_audit(
                         conn,
@@ -410,8 +558,30 @@ class GateService:
                         details=" ".join(filter(None, [visit.priority, visit.note])) or None,
                         now=now,
                     )
+        except ConflictError as exc:
+            # PostgreSQL: another gate or thread committed the same booking or idempotency
+            # key first and ours was rolled back (nothing stored). Run it again: the retry
+            # sees that row and answers as it would have in turn (replay, re-entry, used).
+            if conflicts >= MAX_CONFLICT_RETRIES:
+                return self._cannot_record(exc, visit.kind, reading, day, now)
+            return self._record(
+                visit,
+                reading,
+                text=text,
+                idempotency_key=idempotency_key,
+                officer=officer,
+                note=note,
+                answer=answer,
+                conflicts=conflicts + 1,
+            )
         except StorageError as exc:
+            if self._partitioned(exc):
+                return self._offline(visit, reading, text, idempotency_key)
             return self._cannot_record(exc, visit.kind, reading, day, now)
+        self.storage_problem = None
+        self.partition.connected()
+        if self.partition.reserve:
+            self.partition.top_up(day)
         result = GateResult(decision, entry_id, reading, day, now, visit.kind)
         if decision.outcome is Outcome.REFER and decision.reason in REFERRALS_FOR_CLINICAL:
             self._referrals[entry_id] = (visit, text)
@@ -419,6 +589,28 @@ class GateService:
                 self._referrals.popitem(last=False)
         self._signal(result)
         return result
+
+    def _partitioned(self, exc: StorageError) -> bool:
+        """A shared database failed: note it; True once the gate counts as degraded."""
+        if not self.partition.enabled:
+            return False
+        self.partition.failed(exc)
+        return self.partition.degraded
+
+    def _offline(
+        self,
+        visit: Visit,
+        reading: TemperatureReading | None,
+        text: str | None,
+        idempotency_key: str | None,
+    ) -> GateResult:
+        if visit.kind is Kind.BOOKING and text is not None:
+            return self.partition.record_offline(
+                Kind.BOOKING, text=text, reading=reading, idempotency_key=idempotency_key
+            )
+        return self.partition.record_offline(
+            visit.kind, visit=visit, reading=reading, idempotency_key=idempotency_key
+        )
 
     def _cannot_record(
         self,
@@ -430,10 +622,19 @@ class GateService:
     ) -> GateResult:
         """Nothing was stored: refer to the officer, gate closed, fault signalled."""
         log.error("cannot record a gate decision: %s", exc)
+        self.storage_problem = (now, str(exc))
         decision = Decision(Outcome.REFER, Reason.CANNOT_RECORD)
         result = GateResult(decision, None, reading, day, now, kind)
         self._signal(result)
         return result
+
+    def _notify_phase(self, phase: str, progress: float) -> None:
+        """Tell the screens where the visit is (a listener must never block the gate)."""
+        for listener in list(self.phase_listeners):
+            try:
+                listener(phase, progress)
+            except Exception:
+                log.exception("phase listener failed")
 
     def _notify_interim(self, reason: Reason) -> None:
         """Tell the screens about a step that is not a decision (nothing is stored)."""

@@ -11,11 +11,16 @@ from typing import Any
 from drivers.base import Camera
 from kiosk.booking_sources import SyncResult, sync_day_list
 from kiosk.config import Config
+from kiosk.domain.clock import business_date
+from kiosk.services.attendance import AttendanceService
 from kiosk.services.devices import Devices, Simulator, open_devices
 from kiosk.services.gate import GateResult, GateService
+from kiosk.services.health import gate_alerts
+from kiosk.services.retention import PurgeResult, purge_expired
+from kiosk.services.safemode import SafeMode, database_damage, enter_safe_mode
 from kiosk.services.scanner import Scanner
 from kiosk.services.sync_scheduler import SyncScheduler, daily_slots
-from kiosk.storage import Database
+from kiosk.storage import Database, open_database
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,10 @@ class Kiosk:
     gate: GateService
     background: list[Any] = field(default_factory=list)
     scanner: Scanner | None = None
+    safe_mode: SafeMode | None = None
+    """Set when the database was found damaged at start-up (see kiosk.services.safemode)."""
+    attendance: AttendanceService | None = None
+    """Staff face attendance (status disabled / unavailable / ok; never stops the gate)."""
 
     @property
     def simulator(self) -> Simulator | None:
@@ -40,31 +49,42 @@ class Kiosk:
         Raises :class:`~kiosk.errors.KioskError` subclasses with a message
         saying what to fix; nothing is left open on failure.
         """
-        db = Database(config.database_path)
+        db = open_database(config.database_target)
+        safe_mode: SafeMode | None = None
         try:
+            if (damage := database_damage(db)) is not None:
+                db.close()
+                db, safe_mode = enter_safe_mode(config, damage)
             applied = db.migrate()
             if applied:
-                log.info("database %s migrated to version %s", db.path, applied[-1])
+                log.info("database %s migrated to version %s", db.describe(), applied[-1])
             devices = open_devices(config)
         except BaseException:
             db.close()
             raise
-        gate = GateService(config, db, devices)
+        gate = GateService(config, db, devices, safe_mode=safe_mode is not None)
         devices.inputs.on_press = gate.remeasure_last_referral
         devices.inputs.on_hold = gate.confirm_last_referral
         devices.inputs.on_presence = gate.presence
-        return cls(config, db, devices, gate)
+        kiosk = cls(config, db, devices, gate, safe_mode=safe_mode)
+        kiosk.attendance = AttendanceService.start(config, db, gate)  # reports, never raises
+        return kiosk
 
     def start_background(self) -> None:
         """Start the scanner loop (real cameras) and scheduled jobs of a serving kiosk.
 
         In simulation the simulator drives the camera and the pipeline directly.
         """
+        faces = self.attendance if self.attendance and self.attendance.status == "ok" else None
+        if faces is not None:
+            faces.start_worker()
+            self.background.append(faces)
         if self.simulator is None:
             self.scanner = Scanner(
                 self._camera_opener(),
                 self._scanned,
                 debounce_s=self.config.hardware.scan_debounce_s,
+                on_frame=faces.offer if faces is not None else None,
             )
             self.scanner.start()
             self.background.append(self.scanner)
@@ -77,6 +97,42 @@ class Kiosk:
             )
             scheduler.start()
             self.background.append(scheduler)
+        self.gate.partition.start()  # probes a lost shared database and reconciles
+        purge_at = self.config.retention.purge_time
+        purger = SyncScheduler(
+            lambda _day: self.purge_expired(),
+            zone=self.config.site.zone,
+            slots=[int(purge_at[:2]) * 60 + int(purge_at[3:])],
+            name="retention-purge",
+        )
+        purger.start()
+        self.background.append(purger)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Open problems for the officer console (safe mode, clock, storage, disk)."""
+        alerts = gate_alerts(self.config, self.gate)
+        if self.safe_mode is not None:
+            alerts.insert(
+                0,
+                {
+                    "level": "error",
+                    "code": "safe_mode",
+                    "message": f"database damaged ({self.safe_mode.problem}): safe mode — "
+                    f"admit by hand only; {self.safe_mode.restore_hint}",
+                },
+            )
+        return alerts
+
+    def purge_expired(self) -> PurgeResult | None:
+        """Run the retention purge for today's business date, if that date is trusted."""
+        now, trusted = self.gate.clock_guard.now()
+        if not trusted:
+            log.warning(
+                "retention purge skipped: the business date awaits an officer's confirmation"
+            )
+            return None
+        today = business_date(now, self.config.site.zone)
+        return purge_expired(self.db, today, self.config.retention.days)
 
     def _camera_opener(self) -> Callable[[], Camera]:
         """First the camera opened at start-up, then a fresh one for every reconnect."""

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Literal
 
-from drivers.base import Camera
+from drivers.base import Camera, Frame
 from kiosk.errors import KioskError
 from kiosk.vision.qr import decode_frame
 
@@ -97,6 +97,7 @@ class Scanner:
         frame_interval_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
+        on_frame: Callable[[Frame], object] | None = None,
     ) -> None:
         if unavailable_after_s <= 0:
             raise ValueError("unavailable_after_s must be positive")
@@ -106,6 +107,7 @@ class Scanner:
             raise ValueError("frame_interval_s must not be negative")
         self._open_camera = camera_opener
         self._on_code = on_code
+        self._on_frame = on_frame  # e.g. staff face attendance; must return at once
         self._debouncer = Debouncer(debounce_s)
         self.unavailable_after_s = unavailable_after_s
         self.backoff_initial_s, self.backoff_max_s = backoff_initial_s, backoff_max_s
@@ -231,12 +233,21 @@ class Scanner:
                 return got_frames
             self._frame_arrived()
             got_frames = True
+            self._hand_on(frame)
             for text in self._debouncer.attempts(texts, self._clock()):
                 if self._stopping.is_set():
                     break
                 self._deliver(text)
             self._pace(started)
         return got_frames
+
+    def _hand_on(self, frame: Frame) -> None:
+        if self._on_frame is None:
+            return
+        try:
+            self._on_frame(frame)
+        except Exception:
+            log.exception("the frame listener failed; scanning goes on")
 
     def _deliver(self, text: str) -> None:
         try:

@@ -53,10 +53,12 @@ class SyncScheduler:
         zone: ZoneInfo,
         slots: Sequence[int],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        name: str = "booking-sync",
     ) -> None:
         self._sync, self._zone, self._slots, self._clock = sync, zone, list(slots), clock
+        self.name = name
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="booking-sync", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -72,6 +74,6 @@ class SyncScheduler:
             try:
                 self._sync(business_date(now, self._zone))
             except Exception:  # a bad pull must not kill the schedule
-                log.exception("booking sync failed")
+                log.exception("scheduled job %s failed", self.name)
             wait = (next_run(now, self._zone, self._slots) - self._clock()).total_seconds()
             self._stop.wait(max(1.0, wait))

@@ -1,0 +1,70 @@
+"""Alerts for the officer console and /healthz: clock, storage, disk space.
+
+Each alert says what is wrong and what to do; ``level`` is ``warning`` (the
+gate works) or ``error`` (automatic admission is refused until fixed).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import Config
+
+
+def disk_alert(path: Path, min_free_percent: float) -> dict[str, Any] | None:
+    """A warning when the file system holding ``path`` has less free space than allowed."""
+    try:
+        usage = shutil.disk_usage(path)
+    except OSError as exc:
+        return _alert("error", "disk_unreadable", f"cannot read free space of {path}: {exc}")
+    free = 100.0 * usage.free / usage.total if usage.total else 0.0
+    if free >= min_free_percent:
+        return None
+    return _alert(
+        "warning",
+        "disk_low",
+        f"only {free:.1f} % disk space free on the data folder ({usage.free // 2**20} MiB) — "
+        "delete old backups or exports, or run `kiosk db purge`",
+    )
+
+
+def gate_alerts(config: Config, gate: Any) -> list[dict[str, Any]]:
+    alerts: list[dict[str, Any]] = []
+    clock = gate.clock_guard.status()
+    if not clock["trusted"]:
+        alerts.append(
+            _alert(
+                "error",
+                "clock_unconfirmed",
+                f"the business date is not trusted ({clock['problem']}): confirm today's date on "
+                "the officer console — automatic admission refers citizens until then",
+            )
+        )
+    for event in clock["alerts"]:
+        if event["kind"] == "jump":
+            alerts.append(_alert("warning", "clock_jump", f"{event['ts']}: {event['detail']}"))
+    partition = gate.partition
+    if partition.degraded:
+        alerts.append(
+            _alert(
+                "error",
+                "degraded",
+                f"the shared database is unreachable ({partition.last_error}): degraded mode — "
+                f"this gate admits only with its {partition.reserve} reserved slot(s) and refers "
+                "everyone else; check the network to the database server",
+            )
+        )
+    if gate.storage_problem is not None:
+        when, message = gate.storage_problem
+        alerts.append(
+            _alert("error", "cannot_record", f"{when:%H:%M:%S} UTC: {message}"),
+        )
+    if (disk := disk_alert(config.data_dir, config.retention.min_free_percent)) is not None:
+        alerts.append(disk)
+    return alerts
+
+
+def _alert(level: str, code: str, message: str) -> dict[str, Any]:
+    return {"level": level, "code": code, "message": message}
