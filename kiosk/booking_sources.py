@@ -959,6 +959,7 @@ def facts_for_answer(
         valid_until=remote.date,
         admitted_at=earlier[0] if earlier else None,
         admitted_gate=earlier[1] if earlier else None,
+        admission_undone=earlier[2] if earlier else False,
     )
     return facts, LIVE
 

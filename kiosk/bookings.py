@@ -81,6 +81,7 @@ def lookup_facts(
         valid_until=booking.date,
         admitted_at=earlier[0] if earlier else None,
         admitted_gate=earlier[1] if earlier else None,
+        admission_undone=earlier[2] if earlier else False,
     )
 
 
@@ -108,6 +109,7 @@ def _signed_facts(
         valid_until=code.valid_until,
         admitted_at=earlier[0] if earlier else None,
         admitted_gate=earlier[1] if earlier else None,
+        admission_undone=earlier[2] if earlier else False,
     )
 
 

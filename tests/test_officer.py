@@ -165,6 +165,18 @@ def test_undo_returns_the_slot_records_the_undo_and_keeps_the_entry(
     assert counter_holds(kiosk)
 
 
+def test_an_undone_booking_scanned_again_is_used_not_readmitted(
+    officer_client: Any, kiosk: Kiosk
+) -> None:
+    """Re-entry would let it in without a slot after its slot went back: the cap could be beaten."""
+    entry_id = admit_booking(officer_client, kiosk, "BK-UNDO0002")
+    officer_client.post("/officer/api/undo", json={"entry_id": entry_id, "reason": "salah orang"})
+    again = present(officer_client, "BK-UNDO0002").get_json()
+    assert again["code"] == "booking_used"
+    assert kiosk.gate.today()["admitted"] == 0
+    assert counter_holds(kiosk)
+
+
 def test_undo_frees_a_slot_on_a_full_day(make_kiosk: Callable[..., Kiosk]) -> None:
     kiosk = make_kiosk(admission={"daily_cap": 1})
     add_staff(kiosk, "admin", "admin")

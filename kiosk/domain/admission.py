@@ -103,6 +103,8 @@ class BookingFacts:
     valid_until: date | None = None
     admitted_at: datetime | None = None
     admitted_gate: str | None = None
+    admission_undone: bool = False
+    """An officer undid that admission (its slot went back): no re-entry, the booking is used."""
 
     def __post_init__(self) -> None:
         if self.problem is not None and self.problem not in LOOKUP_PROBLEMS:
@@ -169,7 +171,7 @@ def _refer(reason: Reason, **detail: str) -> Decision:
 
 def is_reentry(facts: BookingFacts, policy: Policy, now: datetime) -> bool:
     """Whether an earlier admission today lets this booking back in without a slot."""
-    if facts.admitted_at is None or policy.reentry_window_minutes == 0:
+    if facts.admitted_at is None or facts.admission_undone or policy.reentry_window_minutes == 0:
         return False
     if business_date(facts.admitted_at, policy.zone) != business_date(now, policy.zone):
         return False

@@ -112,14 +112,19 @@ def _entry(row: Row) -> Entry:
     )
 
 
-def last_admission(conn: Connection, booking_id: str, day: date) -> tuple[datetime, str] | None:
-    """Time and gate of this booking's first admission on ``day``, if any."""
+def last_admission(
+    conn: Connection, booking_id: str, day: date
+) -> tuple[datetime, str, bool] | None:
+    """Time and gate of this booking's first admission on ``day``, and whether an officer
+    undid it (an undone admission returned its slot: it never counts as a re-entry)."""
     row = conn.execute(
-        "SELECT ts_utc, gate_id FROM entries WHERE booking_id = ? AND business_date = ? "
-        "AND outcome = 'admitted' ORDER BY id LIMIT 1",
+        "SELECT e.ts_utc, e.gate_id, "
+        "(SELECT COUNT(*) FROM entry_undos u WHERE u.entry_id = e.id) AS undone "
+        "FROM entries e WHERE e.booking_id = ? AND e.business_date = ? "
+        "AND e.outcome = 'admitted' ORDER BY e.id LIMIT 1",
         (booking_id, day.isoformat()),
     ).fetchone()
-    return (datetime.fromisoformat(row[0]), row[1]) if row else None
+    return (datetime.fromisoformat(row[0]), row[1], bool(row[2])) if row else None
 
 
 def slots_used(conn: Connection, office_id: str, day: date) -> int:
