@@ -89,6 +89,7 @@ from kiosk.bookings import (
     STATUSES,
     booking_from_fields,
     clean_service,
+    genuine_facts,
     lookup_facts,
     parse_date,
     parse_plain_code,
@@ -951,15 +952,13 @@ def facts_for_answer(
         raise ValueError(f"live answer for {remote.id} used for scanned {booking_id}")
     if remote.status == "cancelled":
         return BookingFacts(booking_id=booking_id, problem=Reason.BOOKING_CANCELLED), LIVE
-    earlier = repo.last_admission(conn, booking_id, business_day)
-    facts = BookingFacts(
-        booking_id=booking_id,
+    facts = genuine_facts(
+        conn,
+        booking_id,
+        business_day,
         office_id=remote.office_id,
         valid_from=remote.date,
         valid_until=remote.date,
-        admitted_at=earlier[0] if earlier else None,
-        admitted_gate=earlier[1] if earlier else None,
-        admission_undone=earlier[2] if earlier else False,
     )
     return facts, LIVE
 

@@ -73,12 +73,32 @@ def lookup_facts(
         return BookingFacts(booking_id=booking_id, problem=Reason.BOOKING_UNKNOWN)
     if booking.status == "cancelled":
         return BookingFacts(booking_id=booking_id, problem=Reason.BOOKING_CANCELLED)
-    earlier = repo.last_admission(conn, booking_id, business_day)
-    return BookingFacts(
-        booking_id=booking_id,
+    return genuine_facts(
+        conn,
+        booking_id,
+        business_day,
         office_id=booking.office_id,
         valid_from=booking.date,
         valid_until=booking.date,
+    )
+
+
+def genuine_facts(
+    conn: sqlite3.Connection,
+    booking_id: str,
+    business_day: date,
+    *,
+    office_id: str,
+    valid_from: date,
+    valid_until: date,
+) -> BookingFacts:
+    """A genuine booking's facts, with its earlier admission today (if any) from the local database."""
+    earlier = repo.last_admission(conn, booking_id, business_day)
+    return BookingFacts(
+        booking_id=booking_id,
+        office_id=office_id,
+        valid_from=valid_from,
+        valid_until=valid_until,
         admitted_at=earlier[0] if earlier else None,
         admitted_gate=earlier[1] if earlier else None,
         admission_undone=earlier[2] if earlier else False,
@@ -101,15 +121,13 @@ def _signed_facts(
     local = repo.get_booking(conn, code.booking_id)
     if local is not None and local.status == "cancelled":
         return BookingFacts(booking_id=code.booking_id, problem=Reason.BOOKING_CANCELLED)
-    earlier = repo.last_admission(conn, code.booking_id, business_day)
-    return BookingFacts(
-        booking_id=code.booking_id,
+    return genuine_facts(
+        conn,
+        code.booking_id,
+        business_day,
         office_id=code.office_id,
         valid_from=code.valid_from,
         valid_until=code.valid_until,
-        admitted_at=earlier[0] if earlier else None,
-        admitted_gate=earlier[1] if earlier else None,
-        admission_undone=earlier[2] if earlier else False,
     )
 
 
