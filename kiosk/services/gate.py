@@ -189,8 +189,9 @@ class GateService:
                 own = reservations.held(conn, office, day, self.config.site.gate_id)
                 outcomes = repo.outcome_counts(conn, office, day)
         except StorageError as exc:
-            if not self._partitioned(exc) and not self.partition.enabled:
+            if not self.partition.enabled:
                 raise
+            self.partition.failed(exc)
             # Degraded: the shared count is unknown; say so instead of failing the screen.
             status.update(admitted=None, remaining=None, full=False, outcomes={})
             status["degraded"] = self.partition.degraded

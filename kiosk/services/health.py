@@ -18,11 +18,11 @@ def disk_alert(path: Path, min_free_percent: float) -> dict[str, Any] | None:
     try:
         usage = shutil.disk_usage(path)
     except OSError as exc:
-        return _alert("error", "disk_unreadable", f"cannot read free space of {path}: {exc}")
+        return alert("error", "disk_unreadable", f"cannot read free space of {path}: {exc}")
     free = 100.0 * usage.free / usage.total if usage.total else 0.0
     if free >= min_free_percent:
         return None
-    return _alert(
+    return alert(
         "warning",
         "disk_low",
         f"only {free:.1f} % disk space free on the data folder ({usage.free // 2**20} MiB) — "
@@ -35,7 +35,7 @@ def gate_alerts(config: Config, gate: Any) -> list[dict[str, Any]]:
     clock = gate.clock_guard.status()
     if not clock["trusted"]:
         alerts.append(
-            _alert(
+            alert(
                 "error",
                 "clock_unconfirmed",
                 f"the business date is not trusted ({clock['problem']}): confirm today's date on "
@@ -44,11 +44,11 @@ def gate_alerts(config: Config, gate: Any) -> list[dict[str, Any]]:
         )
     for event in clock["alerts"]:
         if event["kind"] == "jump":
-            alerts.append(_alert("warning", "clock_jump", f"{event['ts']}: {event['detail']}"))
+            alerts.append(alert("warning", "clock_jump", f"{event['ts']}: {event['detail']}"))
     partition = gate.partition
     if partition.degraded:
         alerts.append(
-            _alert(
+            alert(
                 "error",
                 "degraded",
                 f"the shared database is unreachable ({partition.last_error}): degraded mode — "
@@ -59,12 +59,12 @@ def gate_alerts(config: Config, gate: Any) -> list[dict[str, Any]]:
     if gate.storage_problem is not None:
         when, message = gate.storage_problem
         alerts.append(
-            _alert("error", "cannot_record", f"{when:%H:%M:%S} UTC: {message}"),
+            alert("error", "cannot_record", f"{when:%H:%M:%S} UTC: {message}"),
         )
     if (disk := disk_alert(config.data_dir, config.retention.min_free_percent)) is not None:
         alerts.append(disk)
     return alerts
 
 
-def _alert(level: str, code: str, message: str) -> dict[str, Any]:
+def alert(level: str, code: str, message: str) -> dict[str, Any]:
     return {"level": level, "code": code, "message": message}

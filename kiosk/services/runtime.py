@@ -15,7 +15,7 @@ from kiosk.domain.clock import business_date
 from kiosk.services.attendance import AttendanceService
 from kiosk.services.devices import Devices, Simulator, open_devices
 from kiosk.services.gate import GateResult, GateService
-from kiosk.services.health import gate_alerts
+from kiosk.services.health import alert, gate_alerts
 from kiosk.services.retention import PurgeResult, purge_expired
 from kiosk.services.safemode import SafeMode, database_damage, enter_safe_mode
 from kiosk.services.scanner import Scanner
@@ -112,15 +112,11 @@ class Kiosk:
         """Open problems for the officer console (safe mode, clock, storage, disk)."""
         alerts = gate_alerts(self.config, self.gate)
         if self.safe_mode is not None:
-            alerts.insert(
-                0,
-                {
-                    "level": "error",
-                    "code": "safe_mode",
-                    "message": f"database damaged ({self.safe_mode.problem}): safe mode — "
-                    f"admit by hand only; {self.safe_mode.restore_hint}",
-                },
+            message = (
+                f"database damaged ({self.safe_mode.problem}): safe mode — admit by hand only; "
+                f"{self.safe_mode.restore_hint}"
             )
+            alerts.insert(0, alert("error", "safe_mode", message))
         return alerts
 
     def purge_expired(self) -> PurgeResult | None:
