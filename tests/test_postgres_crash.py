@@ -17,7 +17,6 @@ and no extra thread when it forks.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import random
 import select
@@ -36,7 +35,7 @@ from kiosk.datadir import init_data_dir
 from kiosk.services.runtime import Kiosk
 from tests.conftest import FAST_MEASUREMENT
 from tests.pg import TemporaryServer
-from tests.test_crash_durability import _check, _child
+from tests.test_crash_durability import _child, assert_reports_hold, run_driver
 
 pytestmark = pytest.mark.slow
 
@@ -180,32 +179,9 @@ def test_acknowledged_admissions_survive_sigkill_on_postgresql(
 ) -> None:
     del pg_server  # only for the skip/fail rule: the driver runs (and kills) its own server
     seed = int(os.environ.get(SEED_ENV) or random.randrange(2**32))
-    ctx = multiprocessing.get_context("spawn")
-    recv, send = ctx.Pipe(duplex=False)
-    driver = ctx.Process(
-        target=_driver, args=(str(tmp_path / "data"), ITERATIONS, seed, send), daemon=True
-    )
-    driver.start()
-    send.close()
-    try:
-        if not recv.poll(DRIVER_TIMEOUT_S):
-            pytest.fail(f"driver gave no report within {DRIVER_TIMEOUT_S} s (seed {seed})")
-        status, payload = recv.recv()
-    finally:
-        driver.join(60)
-        if driver.is_alive():
-            driver.kill()
-            driver.join()
-    assert status == "ok", f"driver failed (seed {seed}, set {SEED_ENV} to replay):\n{payload}"
+    payload = run_driver(_driver, str(tmp_path / "data"), seed, join_s=60)
     reports, final, integrity, entries = payload
-    assert len(reports) == ITERATIONS
-
-    problems: list[str] = []
-    seen: set[int] = set()
-    for i, report in enumerate(reports):
-        problems += _check(i, report, seen)
-        seen.update(report["acked"])
-    assert problems == [], f"seed {seed} ({SEED_ENV} replays it):\n" + "\n".join(problems[:30])
+    seen = assert_reports_hold(reports, seed)
 
     mid_loop = sum(1 for r in reports if r["killed"] and r["acked"])
     assert mid_loop >= ITERATIONS // 2, f"only {mid_loop} kills after an acknowledgement"
