@@ -54,8 +54,10 @@ class ResistorMockPin(MockPin):  # type: ignore[misc]
     external: bool | None = None
 
     def _set_pull(self, value: str) -> None:
-        super()._set_pull(value)
-        if self.external is not None and self._function == "input":
+        if self.external is None:
+            super()._set_pull(value)
+        else:  # the board's 10 kΩ outweighs the SoC's ~50 kΩ pull
+            self._pull = value
             self._change_state(self.external)
 
 
