@@ -56,8 +56,9 @@ class SafeLGPIOPin(LGPIOPin):  # type: ignore[misc]
     """An ``LGPIOPin`` whose outputs are claimed at their initial level (no glitch)."""
 
     def output_with_state(self, state: bool) -> None:
-        if self._callback is not None:  # as LGPIOPin does when its function changes
-            self._callback.cancel()
+        callback: Any = getattr(self, "_callback", None)
+        if callback is not None:  # as LGPIOPin does when its function changes
+            callback.cancel()
             self._callback = None
         lgpio.gpio_claim_output(self.factory._handle, self._number, int(bool(state)))
 
