@@ -50,8 +50,16 @@ def _read_pairs(path: Path) -> list[CalibrationPair]:
     return pairs
 
 
-def _measure_once(config_path: Path | None) -> tuple[float, float]:
-    """One stable reading through the configured thermometer (object, ambient)."""
+SIM_ROOMS_C = (22.0, 24.5, 27.0, 29.5, 32.0)
+SIM_BODIES_C = (36.5, 36.9, 36.7, 37.1, 36.6, 37.0, 36.8)
+
+
+def _measure_once(config_path: Path | None, visitor: int = 0) -> tuple[float, float]:
+    """One stable reading through the configured thermometer (object, ambient).
+
+    In sim mode nobody stands at the fake sensor, so visitor number ``visitor`` is put
+    there: body and room temperatures vary from visitor to visitor, as a calibration needs.
+    """
     import time
 
     from kiosk.services.devices import open_thermometer
@@ -60,7 +68,14 @@ def _measure_once(config_path: Path | None) -> tuple[float, float]:
     t = config.temperature
     policy = MeasurementPolicy(t.sample_hz, t.settle_s, t.stable_window, t.max_spread_c, 10.0)
     limits = ReadingLimits(t.skin_min_c, t.skin_max_c, t.ambient_min_c, t.ambient_max_c)
-    sensor, _bus = open_thermometer(config)
+    sensor, bus = open_thermometer(config)
+    if bus is not None:
+        room = SIM_ROOMS_C[visitor % len(SIM_ROOMS_C)]
+        body = SIM_BODIES_C[visitor % len(SIM_BODIES_C)]
+        model = EstimationModel(t.offset_c, t.ambient_gain)
+        bus.set_ambient(room)
+        bus.set_object(round(model.object_for(body, room), 2))
+        click.echo(f"  (sim: a visitor of {body:.1f} °C in a {room:.1f} °C room)")
     try:
         samples: list[Sample] = []
         started = time.monotonic()
@@ -118,7 +133,7 @@ def calibrate(
                 show_default=False,
             )
             try:
-                obj, amb = _measure_once(config_path)
+                obj, amb = _measure_once(config_path, len(pairs))
             except SensorError as exc:
                 click.echo(f"  {exc}")
                 continue

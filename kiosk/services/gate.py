@@ -340,7 +340,7 @@ class GateService:
         interval = 1.0 / policy.sample_hz
         samples: list[Sample] = []
         expected_s = policy.settle_s + policy.window / policy.sample_hz
-        shown = 0
+        shown = errors = 0
         with self._measure_lock:
             therm = self.devices.thermometer
             started = self.monotonic()
@@ -350,10 +350,16 @@ class GateService:
                     ambient = therm.ambient_temperature()
                     obj = therm.object_temperature()
                 except SensorError as exc:
-                    log.warning("thermometer fault: %s", exc)
-                    if self.devices.supervisor is not None:
-                        self.devices.supervisor.suspect("thermometer", exc)
-                    return TemperatureReading.sensor_fault(str(exc))
+                    errors += 1
+                    if policy.gives_up(errors, self.monotonic() - started):
+                        log.warning("thermometer fault: %s", exc)
+                        if self.devices.supervisor is not None:
+                            self.devices.supervisor.suspect("thermometer", exc)
+                        return TemperatureReading.sensor_fault(str(exc))
+                    log.info("thermometer sample failed, sampling on: %s", exc)
+                    self.sleep(interval)
+                    continue
+                errors = 0
                 now = self.monotonic()
                 samples.append(Sample(now, obj, ambient))
                 if (tenth := min(9, int(10 * (now - started) / expected_s))) > shown:

@@ -172,7 +172,8 @@ class Kiosk:
                 return first.pop()
             from drivers.camera_factory import open_camera
 
-            camera = open_camera(self.config.hardware.camera)
+            hw = self.config.hardware
+            camera = open_camera(hw.camera, picamera_python=hw.picamera_python)
             self.devices.camera = camera
             return camera
 
