@@ -189,12 +189,12 @@ class FaceWorker:
                     pass
             if process is not None:
                 _stop(process, timeout)
-            if conn is not None:
-                conn.close()
         finally:
             if polite:
                 self._call_lock.release()
         with self._call_lock:  # a call in progress has ended (its worker is gone)
+            if conn is not None:  # closed only here: never under a thread still reading it
+                conn.close()
             self._finalizer()
 
     # -- the FaceStack calls -----------------------------------------------------------
@@ -217,12 +217,13 @@ class FaceWorker:
             try:
                 conn.send((op, name, shape, dtype, one_off, *args))
                 if not conn.poll(self.call_timeout_s):
-                    process.kill()
                     self._lost(process, f"did not answer within {self.call_timeout_s:.0f} s")
+                    conn.close()
                     raise FaceStackUnavailable(self._error or "face worker lost")
                 reply = conn.recv()
             except (EOFError, OSError):
                 self._lost(process)
+                conn.close()
                 raise FaceStackUnavailable(self._error or "face worker lost") from None
             finally:
                 self._frames.done()
@@ -278,9 +279,10 @@ class FaceWorker:
         with self._lock:
             if self._closing.is_set():
                 return
-            self._status, self._error = "unavailable", message
+            self._status = "unavailable"
+            self._error = f"{message} (trying again in {self._delay:.0f} s)"
             self._schedule()
-        log.error("face attendance unavailable: %s", message)
+        log.error("face attendance unavailable: %s", self._error)
 
     def _lost(self, process: subprocess.Popen[bytes], reason: str | None = None) -> None:
         """The worker ``process`` died or hung: unavailable, restart scheduled (once)."""
@@ -292,8 +294,13 @@ class FaceWorker:
         if reason is not None:
             _stop(process, 5.0)
         why = reason or _exit_reason(process)
-        if conn is not None:
-            conn.close()
+        # A call in progress reads this connection: it closes it itself (on end of file);
+        # closing it under that thread could hand its descriptor number to another file.
+        if conn is not None and self._call_lock.acquire(blocking=False):
+            try:
+                conn.close()
+            finally:
+                self._call_lock.release()
         with self._lock:
             if time.monotonic() - self._started_at >= STABLE_S:
                 self._delay = self.backoff_s[0]
