@@ -170,6 +170,12 @@ class FaceWorker:
             self._supervisor.start()
         return self
 
+    def __enter__(self) -> FaceWorker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker (politely, then by force) and release the shared memory."""
         self._closing.set()

@@ -3,10 +3,11 @@
 Wiring: the scanner thread hands every frame to :meth:`AttendanceService.offer`, which only
 keeps the newest one (frames arriving while one is processed are dropped); a worker thread
 runs the face pipeline on it (so face work never slows QR scanning). dlib itself — detection,
-landmarks, encoding — runs in the face worker *process* (:class:`~kiosk.faces.remote.FaceWorker`):
-it holds the GIL for ~100 ms per encoding, which in this process would stall the thermometer's
-read deadline and the watchdog. The worker thread here waits for its answers with the GIL
-released, and matching (sub-millisecond) stays here with the gallery. Then, when a staff member has been followed long enough it measures their
+landmarks, encoding — runs in the face worker *process*
+(:class:`~kiosk.faces.remote.FaceWorker`): it holds the GIL for ~100 ms per encoding, which in
+this process would stall the thermometer's read deadline and the watchdog. The thread here
+waits for its answers with the GIL released; matching (sub-millisecond) stays here with the
+gallery. When a staff member has been followed long enough the thread measures their
 temperature through the gate's own thermometer path (:meth:`GateService.screen`), checks
 liveness, decides with :func:`kiosk.domain.attendance.decide_staff` and records the gate
 entry (kind ``staff``, never a citizen slot) and the attendance mark in one transaction.
