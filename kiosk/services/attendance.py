@@ -1,8 +1,13 @@
 """Staff attendance at the gate: camera frames → recognised staff → screened → clock-in/out.
 
 Wiring: the scanner thread hands every frame to :meth:`AttendanceService.offer`, which only
-keeps the newest one; a worker thread runs the face pipeline on it (so face work never slows
-QR scanning), and when a staff member has been followed long enough it measures their
+keeps the newest one (frames arriving while one is processed are dropped); a worker thread
+runs the face pipeline on it (so face work never slows QR scanning). dlib itself — detection,
+landmarks, encoding — runs in the face worker *process*
+(:class:`~kiosk.faces.remote.FaceWorker`): it holds the GIL for ~100 ms per encoding, which in
+this process would stall the thermometer's read deadline and the watchdog. The thread here
+waits for its answers with the GIL released; matching (sub-millisecond) stays here with the
+gallery. When a staff member has been followed long enough the thread measures their
 temperature through the gate's own thermometer path (:meth:`GateService.screen`), checks
 liveness and hands the visit to the gate's one recorder (:mod:`kiosk.services.recorder`),
 which decides with :func:`kiosk.domain.attendance.decide_staff` and records the gate entry
@@ -11,7 +16,10 @@ journals both while a shared database is away, to be uploaded once it returns. O
 are the gate outputs driven, as for any other decision.
 
 Status: ``disabled`` (``attendance.enabled = false``), ``unavailable`` (the face stack could
-not be loaded: the reason is in ``error``; the gate works on), or ``ok``.
+not be loaded, or its worker process died and is being restarted with backoff: the reason is
+in ``error``; the gate works on), or ``ok``. Enrolment through the admin pages uses the worker
+too (started on first use when attendance is disabled), so no dlib call runs in the gate's
+process.
 """
 
 from __future__ import annotations
@@ -28,11 +36,13 @@ from kiosk.domain.admission import Kind, Visit
 from kiosk.domain.attendance import passed_checks
 from kiosk.domain.temperature import TemperatureReading
 from kiosk.errors import InputError, KioskError
+from kiosk.faces.engine import FaceStack, FaceStackUnavailable
 from kiosk.faces.images import frame_to_rgb
 from kiosk.faces.liveness import Motion, MotionPolicy
 from kiosk.faces.pins import PinGuard
 from kiosk.faces.pipeline import Candidate, FacePipeline, PipelineSettings
 from kiosk.faces.registry import FaceRegistry
+from kiosk.faces.remote import FaceWorker
 from kiosk.faces.report import attendance_policy
 from kiosk.services.gate import GateResult, GateService
 from kiosk.services.recorder import Request, StaffVisit
@@ -66,18 +76,26 @@ class AttendanceService:
         status: str = "disabled",
         error: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        faces: FaceWorker | None = None,
     ) -> None:
         self.config = config
         self.db = db
         self.gate = gate
-        self.registry = registry or FaceRegistry(config, db)
-        self.status = status
-        self.error = error
+        self.faces = faces
+        """The face worker process (``None``: not started, or a registry with its own engine)."""
+        self._faces_lock = threading.Lock()
+        self.registry = registry or FaceRegistry(
+            config, db, engine=faces, engine_loader=self._face_stack
+        )
+        self._status = status
+        self._error = error
         self.policy = attendance_policy(config)
         self.pipeline: FacePipeline | None = None
         if status == "ok":
             self.pipeline = FacePipeline(
-                self.registry.engine, pipeline_settings(config), gallery=self.registry.gallery
+                faces if faces is not None else self.registry.engine,
+                pipeline_settings(config),
+                gallery=self.registry.gallery,
             )
         self.pins = PinGuard()
         self._monotonic = monotonic
@@ -90,18 +108,45 @@ class AttendanceService:
 
     @classmethod
     def start(cls, config: Config, db: Any, gate: GateService) -> AttendanceService:
-        """Check the face stack now (not at the first face), never letting it end the process."""
-        registry = FaceRegistry(config, db)
+        """Start the face worker now (not at the first face) and wait until it has loaded the
+        models or failed; never lets the face stack end the gate's process."""
         if not config.attendance.enabled:
-            return cls(config, db, gate, registry=registry, status="disabled")
+            return cls(config, db, gate, status="disabled")
+        faces = FaceWorker(config.attendance.models_dir or None).start()
+        service = cls(config, db, gate, status="ok", faces=faces)
         try:
-            _ = registry.engine  # loads dlib and the models, or raises FaceStackUnavailable
-            registry.cipher(create=True)
-            registry.gallery(max_age_s=0)
+            service.registry.cipher(create=True)
+            service.registry.gallery(max_age_s=0)
         except KioskError as exc:
             log.error("staff face attendance unavailable: %s", exc)
-            return cls(config, db, gate, registry=registry, status="unavailable", error=str(exc))
-        return cls(config, db, gate, registry=registry, status="ok")
+            faces.close()
+            service.faces, service.pipeline = None, None
+            service._status, service._error = "unavailable", str(exc)
+        return service
+
+    @property
+    def status(self) -> str:
+        """``disabled``, ``unavailable`` or ``ok`` (the face worker's state while it runs)."""
+        if self._status == "ok" and self.faces is not None and self.faces.status != "ok":
+            return "unavailable"
+        return self._status
+
+    @property
+    def error(self) -> str | None:
+        if self._status == "ok" and self.faces is not None and self.faces.status != "ok":
+            return self.faces.error
+        return self._error
+
+    def _face_stack(self) -> FaceStack:
+        """The registry's engine when attendance is off: the worker, started on first use
+        (enrolment ahead of enabling attendance), so dlib never runs in this process."""
+        with self._faces_lock:
+            if self.faces is None:
+                self.faces = FaceWorker(self.config.attendance.models_dir or None).start()
+            faces = self.faces
+        if faces.status != "ok":
+            raise FaceStackUnavailable(faces.error or "the face worker is not running")
+        return faces
 
     def status_json(self) -> dict[str, Any]:
         enrolled = None
@@ -114,7 +159,7 @@ class AttendanceService:
 
     # -- the worker ------------------------------------------------------------------
     def start_worker(self) -> None:
-        if self.status != "ok" or self._thread is not None:
+        if self.pipeline is None or self._thread is not None:
             return
         self._thread = threading.Thread(target=self._run, name="kiosk-faces", daemon=True)
         self._thread.start()
@@ -125,6 +170,8 @@ class AttendanceService:
             self._wake.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        if self.faces is not None:
+            self.faces.close()
 
     def offer(self, frame: Frame) -> None:
         """A new camera frame (called by the scanner thread; returns at once)."""
@@ -159,6 +206,9 @@ class AttendanceService:
                 continue
             try:
                 self.process_frame(frame, self._monotonic())
+            except FaceStackUnavailable:  # the worker was lost; it logged why and restarts
+                if self.pipeline is not None:
+                    self.pipeline.reset()
             except Exception:
                 log.exception("face attendance: a frame failed; going on")
 
@@ -166,7 +216,9 @@ class AttendanceService:
         """Run one frame through the pipeline; a decision when a staff member was ready."""
         if self.pipeline is None:
             return None
-        if len(self.registry.gallery()) == 0:
+        if (self.faces is not None and self.faces.status != "ok") or len(
+            self.registry.gallery()
+        ) == 0:
             self.pipeline.reset()
             return None
         outcome = self.pipeline.process(frame, t)

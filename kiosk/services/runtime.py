@@ -94,7 +94,7 @@ class Kiosk:
 
         In simulation the simulator drives the camera and the pipeline directly.
         """
-        faces = self.attendance if self.attendance and self.attendance.status == "ok" else None
+        faces = self.attendance if self.attendance and self.attendance.pipeline else None
         if faces is not None:
             faces.start_worker()
             self.background.append(faces)
@@ -264,6 +264,8 @@ class Kiosk:
         for job in self.background:
             job.stop()
         self.background.clear()
+        if self.attendance is not None:
+            self.attendance.stop()  # ends the face worker process
         self.devices.close()
         self.gate.close()
         self.db.close()
