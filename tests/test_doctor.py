@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from gpiozero import DigitalOutputDevice
 from gpiozero.pins.mock import MockFactory, MockPin
 
-import kiosk.cli_doctor  # noqa: F401  (registers `kiosk doctor` on the main group)
 from drivers.sim_camera import SimCamera
 from drivers.sim_mlx90614 import FakeMLX90614Bus
 from kiosk import doctor

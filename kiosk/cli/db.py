@@ -1,4 +1,5 @@
-"""Operations commands: ``kiosk db purge`` (retention)."""
+"""``kiosk db upgrade|purge`` (migrations, retention); ``backup`` and ``restore`` from
+:mod:`kiosk.cli.backup` join the same group."""
 
 from __future__ import annotations
 
@@ -7,10 +8,32 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli import _load, config_option, db, open_database
+from kiosk.cli.backup import db_backup, db_restore
+from kiosk.cli.common import config_option, load, open_database
 from kiosk.domain.clock import business_date
 from kiosk.services.retention import cutoff_for, purge_expired
 from kiosk.storage import maintenance
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: Path | None) -> None:
+    """Apply pending database migrations."""
+    from kiosk.storage import open_database as open_database_backend
+
+    config = load(config_path)
+    database = open_database_backend(config.database_target)
+    try:
+        applied = database.migrate()
+        click.echo(f"applied migrations {applied}" if applied else "database is up to date")
+        click.echo(f"schema version {database.schema_version()}")
+    finally:
+        database.close()
 
 
 @db.command("purge")
@@ -18,7 +41,7 @@ from kiosk.storage import maintenance
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 def db_purge(config_path: Path | None, dry_run: bool) -> None:
     """Delete citizen entries and bookings older than the retention period."""
-    config = _load(config_path)
+    config = load(config_path)
     today = business_date(datetime.now(UTC), config.site.zone)
     days = config.retention.days
     with open_database(config) as database:
@@ -33,3 +56,11 @@ def db_purge(config_path: Path | None, dry_run: bool) -> None:
         f"purged {result.entries} entries and {result.bookings} bookings "
         f"before {result.cutoff} ({days}-day retention)"
     )
+
+
+db.add_command(db_backup)
+db.add_command(db_restore)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(db)
