@@ -20,7 +20,7 @@ from typing import Any
 
 from drivers.base import Frame
 from kiosk import bookings
-from kiosk.booking_sources import LiveAnswer, LiveLookup, LiveStatus, facts_for_answer
+from kiosk.bookings import LiveAnswer, LiveLookup, LiveStatus, facts_for_answer
 from kiosk.config import Config
 from kiosk.domain.admission import (
     BookingFacts,
