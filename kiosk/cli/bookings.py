@@ -100,8 +100,7 @@ def booking_demo(config_path: Path | None) -> None:
 @click.option("--date", "day", default=None, help="Business date (default: today).")
 def booking_sync(config_path: Path | None, day: str | None) -> None:
     """Pull the day's bookings from the booking system; the last good list is kept on failure."""
-    from kiosk.booking_sources import sync_day_list
-    from kiosk.bookings import parse_date
+    from kiosk.bookings import parse_date, sync_day_list
 
     config = load(config_path)
     src = config.booking_source

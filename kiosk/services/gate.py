@@ -27,7 +27,7 @@ from typing import Any
 
 from drivers.base import Frame
 from kiosk import bookings
-from kiosk.booking_sources import LiveAnswer, LiveLookup, LiveStatus
+from kiosk.bookings import LiveAnswer, LiveLookup, LiveStatus
 from kiosk.config import Config
 from kiosk.domain.admission import BookingFacts, Kind, PriorityReason, Visit, precheck
 from kiosk.domain.bookingcode import KeyRing

@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from kiosk import bookings
-from kiosk.booking_sources import LiveAnswer, facts_for_answer
+from kiosk.bookings import LiveAnswer, facts_for_answer
 from kiosk.config import Config
 from kiosk.domain.admission import BookingFacts, Decision, Kind, Policy, Visit, decide
 from kiosk.domain.attendance import Check, Mark, classify, decide_staff

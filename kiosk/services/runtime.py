@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from drivers.base import Camera
-from kiosk.booking_sources import SyncResult, sync_day_list
+from kiosk.bookings import SyncResult, sync_day_list
 from kiosk.config import Config
 from kiosk.domain.clock import business_date
 from kiosk.errors import StorageError
