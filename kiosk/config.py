@@ -26,7 +26,8 @@ from pydantic import (
 
 from kiosk.errors import ConfigError
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -85,7 +86,7 @@ class AdmissionConfig(_Section):
     )
     opens: str = Field("00:00", description="Opening time HH:MM, local business time.")
     closes: str = Field("24:00", description="Closing time HH:MM (24:00 = end of day).")
-    open_days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
+    open_days: tuple[Weekday, ...] = Field(
         DAYS, min_length=1, description="Days the gate admits citizens."
     )
     undo_window_minutes: int = Field(

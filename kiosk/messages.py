@@ -89,7 +89,7 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 def language(lang: str | None) -> str:
     """``lang`` when supported, else Indonesian."""
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE  # type: ignore[return-value]
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
 class _Defaults(dict[str, str]):

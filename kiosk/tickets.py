@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
-from typing import Final, Literal, TypeAlias
+from typing import IO, Final, Literal, TypeAlias
 
 import numpy as np
 import segno
@@ -531,7 +531,7 @@ def write_ticket(ticket: Ticket, out_dir: Path, stem: str) -> tuple[Path, Path]:
     return png, pdf
 
 
-def _atomic_save(target: Path, save: Callable[[object], None]) -> None:
+def _atomic_save(target: Path, save: Callable[[IO[bytes]], None]) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:

@@ -21,7 +21,7 @@ from kiosk.cli.common import config_option, load
 )
 def run(config_path: Path | None, sim: bool, host: str | None, port: int | None) -> None:
     """Serve the kiosk over HTTP with a production WSGI server (waitress)."""
-    from waitress import create_server
+    from waitress.server import create_server
 
     from kiosk.services.runtime import Kiosk
     from ui import create_app
@@ -41,8 +41,10 @@ def run(config_path: Path | None, sim: bool, host: str | None, port: int | None)
 
     from kiosk import watchdog
 
-    local = "127.0.0.1" if server.effective_host in ("0.0.0.0", "::") else server.effective_host
-    dog = watchdog.Watchdog(lambda: _serves(f"http://{local}:{server.effective_port}/healthz"))
+    # One listening socket: waitress sets these two, which types-waitress does not declare.
+    bound: tuple[str, int] = (server.effective_host, server.effective_port)  # type: ignore[union-attr]
+    local = "127.0.0.1" if bound[0] in ("0.0.0.0", "::") else bound[0]
+    dog = watchdog.Watchdog(lambda: _serves(f"http://{local}:{bound[1]}/healthz"))
 
     def stopping() -> None:
         watchdog.notify_stopping()
@@ -57,10 +59,10 @@ def run(config_path: Path | None, sim: bool, host: str | None, port: int | None)
 
     install_shutdown(kiosk, stopping)
     click.echo(
-        f"kiosk serving on http://{server.effective_host}:{server.effective_port} "
+        f"kiosk serving on http://{bound[0]}:{bound[1]} "
         f"({config.hardware.mode} hardware, data {config.data_dir}, {kiosk.db.describe()})"
     )
-    watchdog.notify_ready(f"serving on port {server.effective_port}")
+    watchdog.notify_ready(f"serving on port {bound[1]}")
     dog.start()
     try:
         server.run()

@@ -28,7 +28,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk.errors import InputError, KioskError
 from kiosk.passwords import password_problem
-from kiosk.storage import Database
+from kiosk.storage import Backend
 from kiosk.storage import accounts as store
 from kiosk.storage import repository as repo
 
@@ -94,7 +94,7 @@ def _dummy_hash() -> str:
 class Accounts:
     def __init__(
         self,
-        db: Database,
+        db: Backend,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         *,
         idle_timeout: timedelta = timedelta(minutes=15),

@@ -45,7 +45,7 @@ from kiosk.services.recorder import Recorder, Request
 from kiosk.services.referrals import REFERRALS_FOR_CLINICAL, Referrals, who_acts
 from kiosk.services.results import GateResult, policy_from
 from kiosk.services.screening import Screening
-from kiosk.storage import Database, entry_log
+from kiosk.storage import Backend, entry_log
 from kiosk.storage import repository as repo
 from kiosk.vision.qr import decode_frame
 
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class GateService:
     config: Config
-    db: Database
+    db: Backend
     devices: Devices
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     monotonic: Callable[[], float] = field(default=time.monotonic)

@@ -40,7 +40,7 @@ from typing import Any
 
 from kiosk.config import Config
 from kiosk.errors import StorageError
-from kiosk.storage import Database, Entry, reservations
+from kiosk.storage import Backend, Database, Entry, reservations
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class PartitionGuard:
     def __init__(
         self,
         config: Config,
-        db: Database,
+        db: Backend,
         *,
         today: Callable[[], date],
         cap: Callable[[], int],

@@ -41,7 +41,7 @@ from kiosk.services.clockguard import ClockGuard
 from kiosk.services.events import GateEvents
 from kiosk.services.partition import PartitionGuard
 from kiosk.services.results import GateResult, result_from_entry
-from kiosk.storage import Database, Entry, reservations
+from kiosk.storage import Backend, Database, Entry, reservations
 from kiosk.storage import repository as repo
 from kiosk.storage import staff as staff_store
 
@@ -88,7 +88,7 @@ class Recorder:
         *,
         config: Callable[[], Config],
         policy: Callable[[], Policy],
-        db: Database,
+        db: Backend,
         clock_guard: ClockGuard,
         partition: PartitionGuard,
         events: GateEvents,
@@ -299,8 +299,8 @@ class Recorder:
             details = f"{act.note}; {decision.outcome.value}/{decision.reason.value}"
             rows.append((act.officer, act.action, details))
         if visit.kind in (Kind.PRIORITY, Kind.WALKIN):
-            details = " ".join(filter(None, [visit.priority, visit.note])) or None
-            rows.append((visit.officer or "?", f"admit_{visit.kind.value}", details))
+            why = " ".join(filter(None, [visit.priority, visit.note])) or None
+            rows.append((visit.officer or "?", f"admit_{visit.kind.value}", why))
         return rows
 
     def _staff_mark(

@@ -22,7 +22,7 @@ from kiosk.errors import InputError
 from kiosk.services.events import GateEvents
 from kiosk.services.recorder import OfficerAction, Recorder, Request
 from kiosk.services.results import GateResult
-from kiosk.storage import Database
+from kiosk.storage import Backend
 from kiosk.storage import repository as repo
 
 REFERRALS_FOR_CLINICAL = frozenset(
@@ -37,7 +37,7 @@ class Referrals:
         *,
         recorder: Recorder,
         measure: Callable[[], TemperatureReading],
-        db: Database,
+        db: Backend,
         events: GateEvents,
         clock: Callable[[], datetime],
     ) -> None:

@@ -13,9 +13,8 @@ import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from kiosk.storage import maintenance
+from kiosk.storage import Backend, maintenance
 from kiosk.storage import repository as repo
-from kiosk.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,7 @@ def cutoff_for(today: date, days: int) -> date:
     return today - timedelta(days=days)
 
 
-def purge_expired(db: Database, today: date, days: int, *, actor: str = "system") -> PurgeResult:
+def purge_expired(db: Backend, today: date, days: int, *, actor: str = "system") -> PurgeResult:
     """Delete expired entries and bookings in one transaction; audited."""
     cutoff = cutoff_for(today, days)
     with db.transaction() as conn:

@@ -23,7 +23,7 @@ from kiosk.services.retention import PurgeResult, purge_expired
 from kiosk.services.safemode import SafeMode, database_damage, enter_safe_mode
 from kiosk.services.scanner import Scanner
 from kiosk.services.sync_scheduler import SyncScheduler, daily_slots
-from kiosk.storage import Database, open_database
+from kiosk.storage import Backend, open_database
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ SETTINGS_RECHECK_S = 10.0
 @dataclass
 class Kiosk:
     config: Config
-    db: Database
+    db: Backend
     devices: Devices
     gate: GateService
     background: list[Any] = field(default_factory=list)
@@ -271,7 +271,7 @@ class Kiosk:
         self.db.close()
 
 
-def _effective(db: Database, base: Config) -> tuple[str | None, Config]:
+def _effective(db: Backend, base: Config) -> tuple[str | None, Config]:
     """``(settings version, file + admin settings)``; the file alone if they cannot be read."""
     try:
         return settings_service.version(db), settings_service.effective_config(db, base)

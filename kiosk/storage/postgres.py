@@ -497,12 +497,17 @@ class PostgresDatabase:
             conn.drop()
 
     # -- migrations --------------------------------------------------------
+    def _scalar(self, sql: str) -> Any:
+        """The first column of the one row a query without ``FROM`` or an aggregate returns."""
+        row = self.connection().execute(sql).fetchone()
+        if row is None:
+            raise StorageError(f"PostgreSQL returned no row for {sql!r}")
+        return row[0]
+
     def schema_version(self) -> int:
-        conn = self.connection()
-        if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+        if self._scalar("SELECT to_regclass('schema_migrations')") is None:
             return 0
-        row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-        return int(row[0] or 0)
+        return int(self._scalar("SELECT MAX(version) FROM schema_migrations") or 0)
 
     def migrate(self) -> list[int]:
         """Apply pending migrations, each in its own transaction; returns those applied.
@@ -553,12 +558,7 @@ class PostgresDatabase:
         :class:`StorageError` — that is not damage.
         """
         present = " AND ".join(f"to_regclass('{t}') IS NOT NULL" for t in CORE_TABLES)
-        row = (
-            self.connection()
-            .execute(f"SELECT to_regclass('schema_migrations') IS NULL OR ({present})")
-            .fetchone()
-        )
-        return bool(row[0])
+        return bool(self._scalar(f"SELECT to_regclass('schema_migrations') IS NULL OR ({present})"))
 
 
 def _first_line(exc: BaseException) -> str:
