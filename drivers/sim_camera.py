@@ -16,7 +16,7 @@ import numpy as np
 import segno
 
 from drivers.base import Frame
-from kiosk.errors import InputError
+from drivers.errors import InputError
 
 MAX_QR_TEXT_BYTES = 1200
 """Longest text the simulated camera shows; longer ones do not fit a legible QR at 640×480."""

@@ -62,3 +62,38 @@ def test_sql_lives_only_in_the_storage_package() -> None:
         text = path.read_text(encoding="utf-8")
         for keyword in ("INSERT INTO", "UPDATE day_counters", "SELECT * FROM"):
             assert keyword not in text, (path, keyword)
+
+
+def test_drivers_load_without_the_kiosk() -> None:
+    """Every driver module imports in a fresh interpreter without loading ``kiosk`` or ``ui``.
+
+    ``lgpio_factory`` needs the Pi's ``lgpio`` module, absent here: its imports are checked by
+    the import-linter contract instead.
+    """
+    names = sorted(
+        f"drivers.{p.stem}"
+        for p in (ROOT / "drivers").glob("*.py")
+        if p.stem not in ("__init__", "lgpio_factory")
+    )
+    assert "drivers.mlx90614" in names and "drivers.camera_factory" in names
+    code = (
+        f"import sys, {', '.join(names)}\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('kiosk', 'ui'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.strip()
+    assert out == ""
+
+
+def test_the_kiosk_and_the_drivers_share_one_class_per_device_error() -> None:
+    import drivers.errors
+    import kiosk.errors
+
+    for name in ("SensorError", "CameraError", "DeviceError", "InputError"):
+        assert getattr(kiosk.errors, name) is getattr(drivers.errors, name), name
+        assert issubclass(getattr(kiosk.errors, name), drivers.errors.DriverError)
+    assert set(kiosk.errors.EXPECTED_ERRORS) == {
+        kiosk.errors.KioskError,
+        drivers.errors.DriverError,
+    }

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from kiosk.errors import InputError, KioskError
+from kiosk.errors import DriverError, InputError, KioskError
 from kiosk.services.runtime import Kiosk
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,8 @@ def _register_errors(app: Flask) -> None:
         return jsonify(error=str(exc)), 400
 
     @app.errorhandler(KioskError)
-    def kiosk_error(exc: KioskError) -> Any:
+    @app.errorhandler(DriverError)
+    def kiosk_error(exc: KioskError | DriverError) -> Any:
         log.error("%s: %s", type(exc).__name__, exc)
         return jsonify(error=str(exc)), 503
 

@@ -15,7 +15,7 @@ from typing import IO, Any
 from flask import Blueprint, Flask, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 
-from kiosk.errors import InputError, KioskError
+from kiosk.errors import EXPECTED_ERRORS, InputError
 from kiosk.faces.images import MAX_BYTES, decode_photo
 from kiosk.faces.registry import MAX_PHOTOS, FaceRegistry
 from kiosk.faces.report import Report, day_report, month_report, parse_month
@@ -94,7 +94,7 @@ def enroll() -> Any:
             if upload.filename:
                 photos.append((upload.filename, decode_photo(upload.read(), name=upload.filename)))
         result = registry().enroll(name, photos, consent_by=user().username)
-    except (InputError, KioskError) as exc:
+    except EXPECTED_ERRORS as exc:
         flash(str(exc), "error")
         return redirect("/admin/staff", code=303)
     status = 200 if result.ok else 400
@@ -115,7 +115,7 @@ def capture() -> Any:
             raise InputError(_("Face attendance is not running."))
         frame = k.attendance.capture()
         result = registry().enroll(name, [("gate camera", frame)], consent_by=user().username)
-    except (InputError, KioskError) as exc:
+    except EXPECTED_ERRORS as exc:
         flash(str(exc), "error")
         return redirect("/admin/staff", code=303)
     status = 200 if result.ok else 400

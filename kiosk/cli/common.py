@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from kiosk.storage import Database
 
 from kiosk.config import Config, load_config
-from kiosk.errors import BookingImportError, KioskError
+from kiosk.errors import EXPECTED_ERRORS, BookingImportError
 
 DEFAULT_CONFIG = Path("var") / "kiosk.toml"
 
@@ -95,7 +95,7 @@ def business_today(config: Config) -> date:
 
 
 class KioskGroup(click.Group):
-    """Turns every KioskError into a one-line message and exit status 1."""
+    """Turns every expected error (kiosk's and drivers') into a one-line message and exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -103,6 +103,6 @@ class KioskGroup(click.Group):
         except BookingImportError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
-        except KioskError as exc:
+        except EXPECTED_ERRORS as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)

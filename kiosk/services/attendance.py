@@ -35,7 +35,7 @@ from kiosk.config import Config
 from kiosk.domain.admission import Kind, Visit
 from kiosk.domain.attendance import passed_checks
 from kiosk.domain.temperature import TemperatureReading
-from kiosk.errors import InputError, KioskError
+from kiosk.errors import EXPECTED_ERRORS, InputError
 from kiosk.faces.engine import FaceStack, FaceStackUnavailable
 from kiosk.faces.images import frame_to_rgb
 from kiosk.faces.liveness import Motion, MotionPolicy
@@ -117,7 +117,7 @@ class AttendanceService:
         try:
             service.registry.cipher(create=True)
             service.registry.gallery(max_age_s=0)
-        except KioskError as exc:
+        except EXPECTED_ERRORS as exc:
             log.error("staff face attendance unavailable: %s", exc)
             faces.close()
             service.faces, service.pipeline = None, None
@@ -153,7 +153,7 @@ class AttendanceService:
         if self.status == "ok":
             try:
                 enrolled = self.registry.gallery().people
-            except KioskError as exc:
+            except EXPECTED_ERRORS as exc:
                 return {"status": "unavailable", "error": str(exc), "enrolled": None}
         return {"status": self.status, "error": self.error, "enrolled": enrolled}
 

@@ -29,7 +29,7 @@ from drivers.sim_camera import SimCamera
 from drivers.sim_mlx90614 import FakeMLX90614Bus, Fault
 from kiosk.config import Config
 from kiosk.domain.temperature import EstimationModel
-from kiosk.errors import CameraError, DeviceError, InputError, SensorError
+from kiosk.errors import CameraError, InputError, SensorError
 from kiosk.services.supervisor import DeviceSlot, DeviceSupervisor
 
 log = logging.getLogger(__name__)
@@ -318,4 +318,4 @@ def _nothing() -> None:
     return None
 
 
-__all__ = ["DeviceError", "Devices", "Simulator", "open_devices"]
+__all__ = ["Devices", "Simulator", "open_devices"]
