@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make run   — venv, install, demo data folder (var/), serve the kiosk with simulated hardware
-#   make test  — lint, type-check and run the whole test suite
+#   make test  — lint (ruff, import-linter layer contracts), mypy --strict, the whole test suite
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -29,6 +29,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
@@ -62,4 +63,4 @@ bench-load: install
 	$(BIN)/python -m bench.load
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
