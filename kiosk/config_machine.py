@@ -54,7 +54,10 @@ class HardwareConfig(Section):
         2.0, ge=0.5, le=10.0, description="Hold the button this long to confirm a referral."
     )
     presence_pin: int | None = Field(
-        None, ge=0, le=27, description="BCM pin of an optional presence sensor (wakes the screen)."
+        None,
+        ge=0,
+        le=27,
+        description="BCM pin of an optional presence sensor (records when someone steps up).",
     )
 
 

@@ -391,7 +391,9 @@ class GateService:
         return returned
 
     def presence(self) -> None:
-        """Someone stepped up (presence sensor): screens wake up."""
+        """Someone stepped up (presence sensor): only recorded, in ``presence_at``.
+
+        Nothing else follows: the screens never sleep, so there is nothing to wake."""
         self.presence_at = self.clock()
 
 

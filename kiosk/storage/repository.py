@@ -1,4 +1,8 @@
-"""Every SQL statement the kiosk runs (besides migrations) lives here.
+"""SQL for the core records: bookings, entries, the day counters, the audit log, calibrations.
+
+Every SQL statement the kiosk runs lives in :mod:`kiosk.storage` (the schema in the
+migration scripts): this module and its siblings, one per group of tables (accounts,
+staff, reservations, entry_log, maintenance, backup).
 
 Functions take an open connection (usually from ``Database.transaction()``)
 so the caller decides the transaction boundaries; rows come back as frozen
