@@ -96,7 +96,7 @@ def _last_day(day: date) -> date | None:
     value = request.args.get("until")
     if not value:
         return None
-    last = _day(value)
+    last = parse_day(value, "until")
     if not day <= last <= day + timedelta(days=MAX_EXPORT_DAYS - 1):
         raise InputError(f"until must be on or after day and at most {MAX_EXPORT_DAYS} days later")
     return last

@@ -123,6 +123,10 @@ class LockoutLog:
             self._items.clear()
             self._items.extend(kept)
 
+    def forget_all(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def recent(self, now: datetime) -> list[Lockout]:
         with self._lock:
             return [i for i in self._items if now - i.at <= self.KEEP]

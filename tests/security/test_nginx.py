@@ -30,7 +30,9 @@ NAMES = "kiosk.test 127.0.0.1"
 
 
 def nginx_binary() -> str | None:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
     if found is None and os.environ.get("CI") == "true":
         pytest.fail("nginx is not installed (.ci/run installs it): the TLS front is untested")
     return found
