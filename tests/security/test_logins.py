@@ -216,7 +216,7 @@ def test_unlock_button_on_the_users_page_and_the_alert(kiosk: Kiosk, admin_clien
     assert len(alert) == 1 and "1 login lock-out" in alert[0]["message"]
     assert "siti" not in str(health) and LAN not in str(health)  # public: no names
     assert any(a["action"] == "login_locked" for a in audit_rows(kiosk))
-    page = admin_client.get("/admin/users").get_data(as_text=True)
+    page = admin_client.get("/admin/users?lang=en").get_data(as_text=True)
     assert re.search(r'id="user-siti".*?locked after failed logins', page, re.S)
     assert 'action="/admin/users/siti/unlock"' in page
     res = admin_client.post("/admin/users/siti/unlock")
@@ -244,7 +244,7 @@ def test_setup_code_is_long_throttled_and_its_path_is_not_shown(kiosk: Kiosk) ->
         assert wrong.status_code == 400 and str(kiosk.config.data_dir) not in wrong.get_data(
             as_text=True
         )
-    refused = client.post("/setup", data={**form, "code": code})  # now it has to wait
+    refused = client.post("/setup?lang=en", data={**form, "code": code})  # now it must wait
     assert refused.status_code == 400 and "Too many wrong setup codes" in refused.get_data(
         as_text=True
     )
