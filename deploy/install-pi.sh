@@ -16,7 +16,7 @@ CONFIG="$ETC/kiosk.toml"
 UNIT_DIR=/etc/systemd/system
 POLICY_DIR=/etc/chromium/policies/managed
 I2C_HZ=50000
-APT_PACKAGES=(python3-venv python3-picamera2 python3-lgpio i2c-tools chromium cage curl)
+APT_PACKAGES=(python3-venv python3-picamera2 python3-lgpio i2c-tools chromium cage curl nginx)
 
 log() { printf '==> %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -172,6 +172,7 @@ main() {
     enable_i2c
     create_config
     install_units "$src"
+    "$src/deploy/setup-nginx.sh" # TLS front on the LAN (waitress stays on 127.0.0.1)
     if [[ $REBOOT_NEEDED -eq 1 ]]; then
         log "done. Reboot now (sudo reboot), then check the gate:"
     else

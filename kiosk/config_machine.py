@@ -97,6 +97,38 @@ class ServerConfig(Section):
     host: str = Field("127.0.0.1", max_length=100, description="Address to bind.")
     port: int = Field(8080, ge=1, le=65535, description="TCP port.")
     threads: int = Field(8, ge=2, le=64, description="WSGI worker threads.")
+    local_port: int = Field(
+        8081,
+        ge=0,
+        le=65535,
+        description="Second listener on 127.0.0.1 for the kiosk's own screen and the watchdog, "
+        "with its own threads and connections so a flood on the main port cannot starve them "
+        "(0 = none; the main port then serves them too).",
+    )
+    local_threads: int = Field(4, ge=2, le=16, description="Worker threads of the local listener.")
+    connection_limit: int = Field(
+        400,
+        ge=10,
+        le=900,
+        description="Open connections the main port accepts at once (idle ones are cheap: "
+        "no thread until a whole request has arrived).",
+    )
+    channel_timeout_s: int = Field(
+        20,
+        ge=5,
+        le=300,
+        description="A connection that sends nothing for this long is closed (slow or "
+        "half-open clients); an open event stream is a request in progress and stays.",
+    )
+    cleanup_interval_s: int = Field(
+        5, ge=1, le=60, description="How often idle connections are looked for."
+    )
+    trusted_proxy: str = Field(
+        "127.0.0.1",
+        max_length=100,
+        description="Address of the TLS proxy (nginx) whose X-Forwarded-For names the client; "
+        "empty = trust no proxy header.",
+    )
 
 
 class PartitionConfig(Section):

@@ -71,7 +71,7 @@ def render_config(config: Config) -> str:
 
 def init_data_dir(directory: Path, *, demo: bool = False, force: bool = False) -> Path:
     """Create ``directory/kiosk.toml`` and the database; returns the config path."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o750, parents=True, exist_ok=True)
     path = directory / CONFIG_NAME
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists (use --force to overwrite it)")
@@ -85,8 +85,11 @@ def init_data_dir(directory: Path, *, demo: bool = False, force: bool = False) -
     finally:
         db.close()
     from kiosk.faces.sealing import create_key_file  # the face-encoding key (0600), never in the DB
+    from kiosk.services.accounts import load_secret_key, setup_code
 
     create_key_file(config.data_dir / config.attendance.key_file)
+    load_secret_key(config.data_dir)  # 0600, made now rather than by whichever user runs first
+    setup_code(config.data_dir)  # the first administrator's one-time code (0600)
     return path
 
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from kiosk.errors import DriverError, InputError, KioskError
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 
 def create_app(kiosk: Kiosk, test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.json = _JSON(app)
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024, JSON_SORT_KEYS=False)
     if test_config:
         app.config.update(test_config)
@@ -31,6 +33,17 @@ def create_app(kiosk: Kiosk, test_config: dict[str, Any] | None = None) -> Flask
     _init_staff(app)
     app.context_processor(_banner)
     return app
+
+
+class _JSON(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested too deeply for the parser is a bad request
+    (a ValueError, which ``request.get_json`` turns into 400), not a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def _banner() -> dict[str, Any]:

@@ -14,10 +14,10 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template
 
 from kiosk.domain.admission import PriorityReason
-from kiosk.errors import InputError, StorageError
+from kiosk.errors import StorageError
 from kiosk.services.gate import GateResult
 from kiosk.storage import entry_log
-from ui.helpers import json_body, kiosk, lang, number, text
+from ui.helpers import json_body, kiosk, lang, number, parse_day, text
 from ui.security import requires, user
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
@@ -95,10 +95,7 @@ def today() -> Any:
 def confirm_date() -> Any:
     """The officer confirms today's business date while the clock is untrusted (audited)."""
     raw = text(json_body(), "date", max_len=10)
-    try:
-        day = date.fromisoformat(raw or "")
-    except ValueError:
-        raise InputError(f"date must be YYYY-MM-DD, got {raw!r}") from None
+    day = parse_day(raw or "", "date")
     k = kiosk()
     k.gate.clock_guard.confirm(day, user().username)
     return jsonify(clock=k.gate.clock_guard.status(), today=k.gate.today())

@@ -16,6 +16,7 @@ from flask import (
     current_app,
     jsonify,
     render_template,
+    request,
     stream_with_context,
 )
 from flask.blueprints import BlueprintSetupState
@@ -24,6 +25,7 @@ from flask_babel import format_date, format_decimal, gettext
 from kiosk.domain.reasons import Outcome, Reason
 from kiosk.errors import StorageError
 from kiosk.messages import display_message
+from kiosk.serve import is_local
 from kiosk.services.gate import GateResult
 from kiosk.services.runtime import Kiosk
 from ui.events import HEARTBEAT_S, MAX_AGE_S, Event, EventHub, stream_limit
@@ -47,6 +49,9 @@ def _start_events(state: BlueprintSetupState) -> None:
         app.config.get("KIOSK_EVENT_STREAMS") or stream_limit(k.config.server.threads),
         heartbeat_s=app.config.get("KIOSK_EVENT_HEARTBEAT_S", HEARTBEAT_S),
         max_age_s=app.config.get("KIOSK_EVENT_MAX_AGE_S", MAX_AGE_S),
+        local_slots=stream_limit(k.config.server.local_threads)
+        if k.config.server.local_port
+        else 0,
     )
     hub.attach(k.gate)
     k.background.append(hub)
@@ -79,7 +84,7 @@ def index() -> str:
 def events() -> Any:
     """Server-Sent Events for the citizen screen: ``today``, ``phase`` and ``result``."""
     hub = events_hub()
-    sub = hub.subscribe()
+    sub = hub.subscribe(local=is_local(request.environ))
     if sub is None:
         return (
             jsonify(error="too many live screens are open; the page retries by itself"),
@@ -137,7 +142,7 @@ def healthz() -> Any:
         attendance=k.attendance.status_json() if k.attendance else {"status": "disabled"},
         calibration=None
         if cal is None
-        else {"date": cal.ts.date().isoformat(), "operator": cal.operator, "pairs": cal.pairs},
+        else {"date": cal.ts.date().isoformat(), "pairs": cal.pairs},  # no names: public
         safe_mode=k.safe_mode.as_json() if k.safe_mode is not None else None,
         partition=k.gate.partition.status() if k.gate.partition.enabled else None,
         clock=k.gate.clock_guard.status(),
@@ -149,17 +154,6 @@ def healthz() -> Any:
 @public
 def today() -> Any:
     return jsonify(kiosk().gate.today())
-
-
-@bp.get("/api/last")
-@public
-def last() -> Any:
-    k = kiosk()
-    result = k.gate.last_result
-    return jsonify(
-        result=result.as_json(lang()) if result else None,
-        scanner=k.scanner_status()["status"],
-    )
 
 
 # -- what the screen shows (worded here, in the request's language) -----------------------

@@ -19,7 +19,7 @@ from kiosk.errors import EXPECTED_ERRORS, InputError
 from kiosk.faces.images import MAX_BYTES, decode_photo
 from kiosk.faces.registry import MAX_PHOTOS, FaceRegistry
 from kiosk.faces.report import Report, day_report, month_report, parse_month
-from ui.helpers import kiosk
+from ui.helpers import kiosk, parse_day
 from ui.security import requires, user
 
 bp = Blueprint("staff", __name__, url_prefix="/admin/staff")
@@ -212,9 +212,10 @@ def report() -> Any:
     try:
         if month_text:
             year, month = parse_month(month_text)
+            parse_day(f"{year:04d}-{month:02d}-01", "month")
             made: Report = month_report(k.config, k.db, year, month, actor=user().username)
         else:
-            day = date.fromisoformat(day_text) if day_text else None
+            day = parse_day(day_text) if day_text else None
             made = day_report(
                 k.config,
                 k.db,

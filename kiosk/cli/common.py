@@ -77,6 +77,16 @@ def open_database(config: Config) -> Iterator[Database]:
         db.close()
 
 
+@contextmanager
+def open_effective(config: Config) -> Iterator[tuple[Config, Database]]:
+    """Like :func:`open_database`, with the one effective configuration the running kiosk
+    uses: the file plus the administrator's settings stored in that database."""
+    from kiosk.services.settings import effective_config
+
+    with open_database(config) as db:
+        yield effective_config(db, config), db
+
+
 def load(config_path: Path | None) -> Config:
     """The configuration of ``--config`` (or the default), with ``--database-url`` applied."""
     config = load_config(config_path or default_config_path())

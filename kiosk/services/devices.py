@@ -51,9 +51,9 @@ class Devices:
 
     def on_inputs(self, **handlers: Callable[[], object]) -> None:
         self.handlers.update(handlers)
-        self._apply_handlers(self.inputs)
+        self.apply_handlers(self.inputs)
 
-    def _apply_handlers(self, inputs: GpioGateInputs | MissingInputs) -> None:
+    def apply_handlers(self, inputs: GpioGateInputs | MissingInputs) -> None:
         for name, handler in self.handlers.items():
             setattr(inputs, name, handler)
 
@@ -224,7 +224,7 @@ def open_devices(config: Config, *, on_change: Callable[[], None] | None = None)
         def install(device: Any) -> None:
             setattr(devices, attr, device)
             if attr == "inputs":
-                devices._apply_handlers(device)
+                devices.apply_handlers(device)
 
         return install
 
