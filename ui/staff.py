@@ -26,6 +26,8 @@ bp = Blueprint("staff", __name__, url_prefix="/admin/staff")
 
 ENROL_PATH = "/admin/staff/enroll"
 ENROL_MAX_BYTES = MAX_PHOTOS * MAX_BYTES + 64 * 1024
+LARGE_UPLOADS = {ENROL_PATH: ENROL_MAX_BYTES, "/api/sim/face": MAX_BYTES + 64 * 1024}
+"""Routes that take photos, and their request size limits (64 kB everywhere else)."""
 
 
 def init_app(app: Flask) -> None:
@@ -47,8 +49,8 @@ def init_app(app: Flask) -> None:
 
         @property
         def max_content_length(self) -> int | None:
-            if self.path == ENROL_PATH and self.method == "POST":
-                return ENROL_MAX_BYTES
+            if self.method == "POST" and self.path in LARGE_UPLOADS:
+                return LARGE_UPLOADS[self.path]
             limit: int | None = super().max_content_length
             return limit
 

@@ -35,7 +35,7 @@ from kiosk.config import Config
 from kiosk.domain.admission import Kind, Visit
 from kiosk.domain.attendance import passed_checks
 from kiosk.domain.temperature import TemperatureReading
-from kiosk.errors import InputError, KioskError
+from kiosk.errors import InputError, KioskError, StorageError
 from kiosk.faces.engine import FaceStack, FaceStackUnavailable
 from kiosk.faces.images import frame_to_rgb
 from kiosk.faces.liveness import Motion, MotionPolicy
@@ -46,6 +46,7 @@ from kiosk.faces.remote import FaceWorker
 from kiosk.faces.report import attendance_policy
 from kiosk.services.gate import GateResult, GateService
 from kiosk.services.recorder import Request, StaffVisit
+from kiosk.storage import staff as staff_store
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,13 @@ class AttendanceService:
             f"staff #{staff_id} by face; liveness passed: {passed or 'none'} "
             f"(motion {candidate.motion}); d={candidate.match.distance:.3f}"
         )
-        staff = StaffVisit(staff_id, "face", checks=checks, distance=candidate.match.distance)
+        staff = StaffVisit(
+            staff_id,
+            "face",
+            checks=checks,
+            distance=candidate.match.distance,
+            name=self._name(staff_id),
+        )
         return self._record(staff, reading, note)
 
     def clock_with_pin(self, staff_id: int, pin: str) -> GateResult:
@@ -254,7 +261,17 @@ class AttendanceService:
             raise InputError("wrong staff number or PIN")
         self.pins.succeeded(staff_id)
         reading = self.gate.screen()
-        return self._record(StaffVisit(staff_id, "pin"), reading, f"staff #{staff_id} by pin")
+        staff = StaffVisit(staff_id, "pin", name=self._name(staff_id))
+        return self._record(staff, reading, f"staff #{staff_id} by pin")
+
+    def _name(self, staff_id: int) -> str | None:
+        """The staff member's name for the greeting (None while the database is away)."""
+        try:
+            with self.db.transaction(write=False) as conn:
+                person = staff_store.get_staff(conn, staff_id)
+        except StorageError:
+            return None
+        return person.name if person is not None else None
 
     def _record(
         self, staff: StaffVisit, reading: TemperatureReading | None, note: str
