@@ -19,7 +19,7 @@ from kiosk.faces.images import read_photo
 from kiosk.services.runtime import Kiosk
 from kiosk.storage import repository as repo
 from kiosk.storage import staff as store
-from tests.conftest import FakeClock, web_client
+from tests.conftest import FakeClock, WebClient, web_client
 from tests.datadir import shared_data
 
 FACES_ON = {"enabled": True, "liveness_frames": 5, "liveness_window_s": 3.0}
@@ -138,3 +138,45 @@ def test_route_is_absent_outside_simulation(gate: Kiosk, faces: Path) -> None:
     client = web_client(gate)
     assert upload(client, faces / "probe" / "obama1.jpg").status_code == 404
     assert client.get("/api/sim/faces").status_code == 404
+
+
+def test_the_citizen_screen_greets_the_staff_member(gate: Kiosk, faces: Path) -> None:
+    from ui import create_app
+    from ui.events import Event
+    from ui.public import render_event
+
+    app = create_app(gate, {"TESTING": True})
+    app.test_client_class = WebClient
+    client = app.test_client()
+    clock = gate.gate.clock
+    assert isinstance(clock, FakeClock)
+    clock.now = clock.now.replace(hour=0, minute=31)  # 07:31 WIB
+    probe = faces / "probe" / "obama1.jpg"
+    seen = []
+    gate.gate.events.results.append(seen.append)
+
+    def screen(lang: str) -> dict[str, Any]:
+        with app.test_request_context(f"/?lang={lang}"):
+            rendered = render_event(gate, Event("result", seen[-1]), lang)
+        assert rendered is not None and rendered[0] == "result"
+        return rendered[1]
+
+    assert upload(client, probe).get_json()["result"] == "in"
+    shown = screen("id")
+    assert (shown["kind"], shown["detail"]) == ("staff", {"mark": "in", "name": "Budi"})
+    assert shown["message"] == "Selamat pagi, Budi — masuk 07.31"
+    assert screen("en")["message"] == "Good morning, Budi — in 7:31\u202fAM"
+
+    clock.now += timedelta(minutes=2)
+    assert upload(client, probe).get_json()["result"] == "repeat"
+    assert screen("id")["message"] == "Budi, sudah tercatat."
+
+    clock.now = clock.now.replace(hour=9, minute=2)  # 16:02 WIB
+    assert upload(client, probe).get_json()["result"] == "out"
+    assert screen("id")["message"] == "Selamat sore, Budi — pulang 16.02"
+
+    refused = upload(client, probe, skin_c="25.0").get_json()
+    assert refused["result"] == "liveness_failed"
+    shown = screen("id")
+    assert shown["detail"] == {}  # no name next to a refusal
+    assert "PIN" in shown["message"] and "Budi" not in shown["message"]
