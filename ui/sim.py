@@ -67,6 +67,21 @@ def fault() -> Any:
     return jsonify(ok=True, fault=name or None)
 
 
+@bp.post("/api/sim/thermometer")
+@public
+def thermometer() -> Any:
+    """Somebody at ``temperature_c`` (body) in front of the thermometer, or nobody (null);
+    optional ``ambient_c``. For the PIN keypad, which measures whoever stands there."""
+    data = json_body()
+    body_c = number(data, "temperature_c", 20.0, 45.0, required=False)
+    ambient_c = number(data, "ambient_c", 0.0, 50.0, required=False)
+    sim = kiosk().simulator
+    assert sim is not None
+    with sim.lock:
+        sim.set_body_temperature(body_c, ambient_c)
+    return jsonify(ok=True, temperature_c=body_c, ambient_c=sim.ambient_c)
+
+
 @bp.get("/api/sim/state")
 @public
 def state() -> Any:
