@@ -149,7 +149,7 @@ STAFF_MARKS = {
 STAFF_REFUSALS = {
     Reason.LIVENESS_FAILED: N_(
         "Face could not be verified. Stand at the thermometer, look at the camera and move "
-        "a little — or use “Staff attendance” with your PIN."
+        "a little — or use “Staff check-in” with your PIN."
     ),
 }
 
