@@ -180,3 +180,8 @@ def test_the_citizen_screen_greets_the_staff_member(gate: Kiosk, faces: Path) ->
     shown = screen("id")
     assert shown["detail"] == {}  # no name next to a refusal
     assert "PIN" in shown["message"] and "Budi" not in shown["message"]
+
+
+def test_the_simulator_panel_offers_the_staff_photo_form(client: Any) -> None:
+    page = client.get("/sim?lang=en").get_data(as_text=True)
+    assert 'id="face-form"' in page and 'id="face-photo"' in page and 'name="skin_c"' in page
