@@ -12,13 +12,22 @@ import io
 from datetime import date
 from typing import IO, Any
 
-from flask import Blueprint, Flask, Response, flash, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
 from flask_babel import gettext as _
 
 from kiosk.errors import InputError, KioskError
 from kiosk.faces.images import MAX_BYTES, decode_photo
 from kiosk.faces.registry import MAX_PHOTOS, FaceRegistry
-from kiosk.faces.report import Report, day_report, month_report, parse_month
+from kiosk.faces.report import Report, board, day_report, month_report, parse_month
 from ui.helpers import kiosk
 from ui.security import requires, user
 
@@ -122,6 +131,24 @@ def capture() -> Any:
         return redirect("/admin/staff", code=303)
     status = 200 if result.ok else 400
     return render_template("staff/enrolled.html", name=name, result=result), status
+
+
+@bp.get("/board")
+@requires("admin")
+def today_board() -> Any:
+    """Today's board (in / out / late / absent on duty) for the live table on the page."""
+    k = kiosk()
+    day = date.fromisoformat(k.gate.today()["date"])
+    rows = board(k.config, k.db, day)
+    labels = {
+        "in": _("in"),
+        "out": _("out"),
+        "refused": _("refused only"),
+        "absent_on_duty": _("absent on duty"),
+    }
+    for row in rows:
+        row["state_text"] = labels[row["state"]]
+    return jsonify(day=day.isoformat(), rows=rows)
 
 
 @bp.get("/<int:staff_id>")

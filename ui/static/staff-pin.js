@@ -16,6 +16,12 @@
   let pin = "";
   let busy = false;
   let timer = null;
+  let csrf = null;
+
+  async function token() {
+    if (csrf === null) csrf = (await (await fetch("/api/csrf")).json()).csrf_token;
+    return csrf;
+  }
 
   function later(ms) {
     clearTimeout(timer);
@@ -49,7 +55,7 @@
     try {
       const res = await fetch("/api/staff/pin", {
         method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": box.dataset.csrf },
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": await token() },
         body: JSON.stringify({ staff: number, pin: pin }),
       });
       body = await res.json();
