@@ -230,6 +230,12 @@ class AttendanceConfig(Section):
         max_length=300,
         description="Folder of the dlib model files (empty: the face_recognition_models package).",
     )
+    sim_photos_dir: str = Field(
+        "../shared/data/faces",
+        max_length=300,
+        description="Simulation only: folder of staff photos the simulator panel can show to "
+        "the camera (relative to the working directory; subfolders are searched).",
+    )
 
     @field_validator("work_starts")
     @classmethod

@@ -129,3 +129,51 @@ def localized(detail: Mapping[str, str], lang: str) -> dict[str, str]:
         except ValueError:
             pass
     return out
+
+
+# -- staff attendance: the greeting and what to do after a refusal ----------------------
+GREETINGS = (
+    (11 * 60, N_("Good morning")),
+    (15 * 60, N_("Good day")),
+    (18 * 60, N_("Good afternoon")),
+    (24 * 60, N_("Good evening")),
+)
+"""Up to (minute of the day, exclusive): Selamat pagi / siang / sore / malam."""
+
+STAFF_MARKS = {
+    "in": N_("{greeting}, {name} — in {time}"),
+    "out": N_("{greeting}, {name} — out {time}"),
+    "repeat": N_("{name}, you are already recorded."),
+}
+
+STAFF_REFUSALS = {
+    Reason.LIVENESS_FAILED: N_(
+        "Face could not be verified. Stand at the thermometer, look at the camera and move "
+        "a little — or use “Staff check-in” with your PIN."
+    ),
+}
+
+
+def greeting(local: time, lang: str = "id") -> str:
+    """ "Selamat pagi" … "Selamat malam" for a local time of day."""
+    minute = local.hour * 60 + local.minute
+    text = next(g for limit, g in GREETINGS if minute < limit)
+    return translations(language(lang)).gettext(text)
+
+
+def staff_message(reason: Reason, detail: Mapping[str, str], local: time, lang: str = "id") -> str:
+    """What a staff member reads after a decision: the greeting with the mark and its local
+    time ("Selamat pagi, Budi — masuk 07.31"), or what to do after a refusal."""
+    lang = language(lang)
+    gettext_ = translations(lang).gettext
+    mark, name = detail.get("mark"), detail.get("name")
+    if mark in STAFF_MARKS and name:
+        values = {
+            "greeting": greeting(local, lang),
+            "name": name,
+            "time": format_time(local, "short", locale=lang),
+        }
+        return gettext_(STAFF_MARKS[mark]).format_map(_Defaults(values))
+    if reason in STAFF_REFUSALS:
+        return gettext_(STAFF_REFUSALS[reason])
+    return display_message(reason, detail, lang)

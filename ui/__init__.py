@@ -23,12 +23,13 @@ def create_app(kiosk: Kiosk, test_config: dict[str, Any] | None = None) -> Flask
         app.config.update(test_config)
     app.extensions["kiosk"] = kiosk
 
-    from ui import i18n, public, sim
+    from ui import i18n, public, sim, staffpin
 
     i18n.init_app(app)
 
     app.register_blueprint(public.bp)
     app.register_blueprint(sim.bp)
+    app.register_blueprint(staffpin.bp)
     _register_errors(app)
     _init_staff(app)
     app.context_processor(_banner)

@@ -22,9 +22,10 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask_babel import format_date, format_decimal, gettext
 
+from kiosk.domain.admission import Kind
 from kiosk.domain.reasons import Outcome, Reason
 from kiosk.errors import StorageError
-from kiosk.messages import display_message
+from kiosk.messages import display_message, staff_message
 from kiosk.serve import is_local
 from kiosk.services.gate import GateResult
 from kiosk.services.runtime import Kiosk
@@ -214,11 +215,21 @@ def screen_result(k: Kiosk, result: GateResult, chosen: str) -> dict[str, Any]:
         temperature = gettext(
             "Temperature %(value)s °C", value=format_decimal(reading.estimated_c, "0.0")
         )
-    return {
+    screen: dict[str, Any] = {
         "decision": d.outcome.value,
         "code": d.reason.value,
         "message": display_message(d.reason, d.detail, chosen),
         "temperature": temperature,
         "entry_id": result.entry_id,
+        "kind": result.kind.value,
         "today": screen_today(k),
     }
+    if result.kind is Kind.STAFF:
+        # The greeting: the name only to an admitted staff member, with the mark's local time.
+        local = result.ts.astimezone(k.config.site.zone).time()
+        detail = {key: d.detail[key] for key in ("mark", "name") if key in d.detail}
+        if d.outcome is not Outcome.ADMITTED:
+            detail.pop("name", None)
+        screen["detail"] = detail
+        screen["message"] = staff_message(d.reason, detail, local, chosen)
+    return screen

@@ -26,7 +26,7 @@ from kiosk.config import Config
 from kiosk.errors import InputError
 from kiosk.faces.engine import Box, FaceStack, Image, load_engine
 from kiosk.faces.matcher import EMPTY_GALLERY, Gallery, Match
-from kiosk.faces.pins import check_pin_format, hash_pin, verify_pin
+from kiosk.faces.pins import check_pin_format, dummy_hash, hash_pin, verify_pin
 from kiosk.faces.quality import PhotoVerdict, Rejection, check_photo, find_faces, same_person
 from kiosk.faces.sealing import EncodingCipher, create_key_file, load_key
 from kiosk.storage import repository as repo
@@ -308,9 +308,12 @@ class FaceRegistry:
             )
 
     def pin_matches(self, staff_id: int, pin: str) -> bool:
+        """Whether ``pin`` is ``staff_id``'s PIN. A staff number without a PIN, or without a
+        staff member, costs the same hash check as a wrong PIN (no timing difference)."""
         with self.db.transaction(write=False) as conn:
             stored = store.pin_hash(conn, staff_id)
-        return verify_pin(pin, stored)
+        matched = verify_pin(pin, stored or dummy_hash())
+        return matched and stored is not None
 
     def held(self, staff_id: int) -> dict[str, Any]:
         """What is held about one staff member (for them, or for the admin page)."""

@@ -151,3 +151,42 @@ def month_report(config: Config, db: Any, year: int, month: int, *, actor: str) 
         repo.add_audit(conn, actor, "attendance_report", details=f"month {year:04d}-{month:02d}")
     rows = month_records(year, month, names, marks, roster, policy)
     return Report(f"attendance {year:04d}-{month:02d}", days[0], days[-1], rows, policy)
+
+
+def board(config: Config, db: Any, day: date) -> list[dict[str, Any]]:
+    """Today's board for the live admin page: who is in, out, late or absent on duty.
+
+    Read-only and not audited (the page polls it every few seconds; the reports that can be
+    downloaded are audited)."""
+    policy = attendance_policy(config)
+    with db.transaction(write=False) as conn:
+        names = store.staff_names(conn)
+        marks = _marks(store.marks_between(conn, day, day))
+        duty = [sid for _, sid in store.roster_between(conn, day, day)]
+    out = []
+    for r in day_records(day, names, marks, duty, policy):
+        if r.absent_on_duty:
+            state = "absent_on_duty"
+        elif r.first_in is None:
+            state = "refused"
+        elif r.last_out is None:
+            state = "in"
+        else:
+            state = "out"
+        out.append(
+            {
+                "staff_id": r.staff_id,
+                "name": r.name,
+                "state": state,
+                "in": _hhmm(r.first_in, policy),
+                "out": _hhmm(r.last_out, policy),
+                "late": r.late,
+                "on_duty": r.on_duty,
+                "refused": r.refused,
+            }
+        )
+    return out
+
+
+def _hhmm(instant: datetime | None, policy: AttendancePolicy) -> str | None:
+    return None if instant is None else instant.astimezone(policy.zone).strftime("%H:%M")

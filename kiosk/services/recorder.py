@@ -68,6 +68,8 @@ class StaffVisit:
     method: str
     checks: frozenset[Check] | None = None
     distance: float | None = None
+    name: str | None = None
+    """Shown in the greeting on the screens (the result's ``detail.name``); never stored."""
 
 
 @dataclass(frozen=True)
@@ -349,6 +351,9 @@ class Recorder:
         now: datetime,
         day: date,
     ) -> GateResult:
+        if req.staff is not None and req.staff.name:
+            detail = {**decision.detail, "name": req.staff.name}
+            decision = replace(decision, detail=MappingProxyType(detail))
         return GateResult(
             decision, entry_id, req.reading, day, now, visit.kind, visit=visit, text=req.text
         )
