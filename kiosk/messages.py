@@ -66,6 +66,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.CANNOT_RECORD: N_("The system cannot record. Please see the officer."),
     Reason.CLOCK_UNCONFIRMED: N_("The system date is not confirmed yet. Please see the officer."),
     Reason.SAFE_MODE: N_("The system is in safe mode. Please see the officer."),
+    Reason.OUT_OF_SERVICE: N_("This gate is out of service for a moment. Please see the officer."),
     Reason.DEGRADED: N_("The gate is offline. Please see the officer."),
     Reason.LIVENESS_FAILED: N_("Face could not be verified. Please see the officer."),
     Reason.OFFICER_DENIED: N_("Denied by the officer."),

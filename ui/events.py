@@ -114,6 +114,7 @@ class EventHub:
         gate.phase_listeners.append(self._on_phase)
         gate.interim_listeners.append(self._on_interim)
         gate.listeners.append(self._on_result)
+        gate.status_listeners.append(self._on_status)
 
     def _on_phase(self, phase: str, progress: float) -> None:
         self.publish(Event("phase", (phase, progress)))
@@ -124,6 +125,9 @@ class EventHub:
     def _on_result(self, result: GateResult) -> None:
         self.publish(Event("result", result))
 
+    def _on_status(self) -> None:
+        self.publish(Event("today", None))
+
     def stop(self) -> None:
         """End every stream and refuse new ones (the kiosk is closing)."""
         self.stopped = True
@@ -132,6 +136,7 @@ class EventHub:
             _discard(gate.phase_listeners, self._on_phase)
             _discard(gate.interim_listeners, self._on_interim)
             _discard(gate.listeners, self._on_result)
+            _discard(gate.status_listeners, self._on_status)
         with self._lock:
             subs, self._subs = list(self._subs), set()
         for sub in subs:

@@ -118,10 +118,13 @@ def healthz() -> Any:
         cal = k.gate.last_calibration()
     except StorageError:
         cal = None
+    devices = k.device_status()
     if k.safe_mode is not None:
         status = "safe_mode"
     elif k.gate.partition.degraded or not db_ok:
         status = "degraded"
+    elif not k.in_service():
+        status = "out_of_service"
     else:
         status = "ok"
     return jsonify(
@@ -130,6 +133,7 @@ def healthz() -> Any:
         mode=k.config.hardware.mode,
         gate_id=k.config.site.gate_id,
         scanner=k.scanner_status(),
+        devices=devices,
         attendance=k.attendance.status_json() if k.attendance else {"status": "disabled"},
         calibration=None
         if cal is None
@@ -162,22 +166,32 @@ def last() -> Any:
 
 
 def screen_today(k: Kiosk) -> dict[str, Any]:
-    """The idle screen's live part: date, count against the cap, full/closed, scanner."""
-    t = k.gate.today()
+    """The idle screen's live part: date, count against the cap, full/closed, in service.
+
+    Never fails for the citizen screen's sake: a count the database cannot give now
+    (degraded, unreachable) is shown as unknown.
+    """
+    try:
+        t = k.gate.today()
+    except StorageError:
+        t = k.gate.today_without_counts()
     day = date.fromisoformat(t["date"])
+    admitted = t.get("admitted")
+    out_of_service = bool(t.get("out_of_service"))
     return {
         "date": t["date"],
         "date_text": format_date(day, "full"),
-        "admitted": t["admitted"],
+        "admitted": admitted,
         "cap": t["cap"],
         "count_text": gettext(
             "Today: %(admitted)s / %(cap)s admitted",
-            admitted=format_decimal(t["admitted"]),
+            admitted="–" if admitted is None else format_decimal(admitted),
             cap=format_decimal(t["cap"]),
         ),
-        "full": bool(t["full"]),
+        "full": bool(t.get("full")),
         "open": bool(t["open"]),
         "scanner": k.scanner_status()["status"],
+        "in_service": not out_of_service,
     }
 
 
@@ -191,6 +205,8 @@ def render_event(k: Kiosk, event: Event, chosen: str) -> tuple[str, dict[str, An
         return "phase", {"phase": "recheck", "progress": 0, "message": text}
     if event.kind == "result":
         return "result", screen_result(k, event.data, chosen)
+    if event.kind == "today":
+        return "today", screen_today(k)
     return None
 
 

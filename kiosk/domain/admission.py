@@ -16,6 +16,10 @@ Precedence (the first rule that applies wins)
    ``safe_mode`` → refer — the database was found damaged at start-up; only
    officer-entered walk-ins and priority admissions are recorded (into a
    separate journal) until a backup is restored.
+   ``out_of_service`` → refer — a device the visit needs is missing or not
+   answering (``detail["devices"]`` names them); citizen bookings and walk-ins
+   only (an officer's priority admission and staff attendance do not open the
+   gate through the kiosk's measurement).
 1. ``closed_hours`` — outside opening hours or on a closed day (citizen
    bookings and walk-ins only; officer priority admissions and staff are not
    bound by opening hours).
@@ -39,7 +43,7 @@ Precedence (the first rule that applies wins)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -224,6 +228,7 @@ def precheck(
     now: datetime,
     date_trusted: bool = True,
     safe_mode: bool = False,
+    out_of_service: Collection[str] = (),
 ) -> Decision | None:
     """Rules 0–2 alone: what refuses a visit before anyone is measured.
 
@@ -236,6 +241,8 @@ def precheck(
         return Decision(Outcome.REFER, Reason.CLOCK_UNCONFIRMED)
     if safe_mode and visit.kind in (Kind.BOOKING, Kind.STAFF):
         return Decision(Outcome.REFER, Reason.SAFE_MODE)
+    if out_of_service and visit.kind in (Kind.BOOKING, Kind.WALKIN):
+        return _refer(Reason.OUT_OF_SERVICE, devices=", ".join(sorted(out_of_service)))
     if visit.kind in (Kind.BOOKING, Kind.WALKIN) and not policy.is_open(now):
         return _deny(Reason.CLOSED_HOURS)
     if visit.kind is Kind.BOOKING:
@@ -253,15 +260,22 @@ def decide(
     now: datetime,
     date_trusted: bool = True,
     safe_mode: bool = False,
+    out_of_service: Collection[str] = (),
 ) -> Decision:
     """Decide one visit. See the module docstring for the precedence of rules.
 
     ``now`` is the instant whose business date the visit counts against;
     ``date_trusted`` is False while that date awaits an officer's confirmation;
-    ``safe_mode`` is True while the kiosk runs on its journal (damaged database).
+    ``safe_mode`` is True while the kiosk runs on its journal (damaged database);
+    ``out_of_service`` names the devices the gate needs that are missing now.
     """
     if problem := precheck(
-        visit=visit, policy=policy, now=now, date_trusted=date_trusted, safe_mode=safe_mode
+        visit=visit,
+        policy=policy,
+        now=now,
+        date_trusted=date_trusted,
+        safe_mode=safe_mode,
+        out_of_service=out_of_service,
     ):
         return problem
     kind = visit.kind

@@ -126,8 +126,9 @@ def decide_staff(
     sound database.
     """
     visit = Visit(Kind.STAFF)
-    flags = {"date_trusted": date_trusted, "safe_mode": safe_mode}
-    if refused := precheck(visit=visit, policy=policy, now=now, **flags):
+    if refused := precheck(
+        visit=visit, policy=policy, now=now, date_trusted=date_trusted, safe_mode=safe_mode
+    ):
         return refused
     if reading is None or reading.state not in DEVICE_PROBLEMS:
         missing = [c.value for c in Check if c not in checks]
@@ -135,7 +136,15 @@ def decide_staff(
             detail = {"failed": ",".join(missing), "passed": ",".join(sorted(checks))}
             return Decision(Outcome.DENIED, Reason.LIVENESS_FAILED, detail=MappingProxyType(detail))
     # Staff never use a slot, so today's count does not matter to the decision.
-    return decide(visit=visit, reading=reading, used_today=0, policy=policy, now=now, **flags)
+    return decide(
+        visit=visit,
+        reading=reading,
+        used_today=0,
+        policy=policy,
+        now=now,
+        date_trusted=date_trusted,
+        safe_mode=safe_mode,
+    )
 
 
 # -- reports -----------------------------------------------------------------------

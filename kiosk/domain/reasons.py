@@ -61,6 +61,9 @@ class Reason(StrEnum):
     DEGRADED = "degraded"
     """The shared database is unreachable and this gate's reserved slots are used up (or the
     code cannot be checked offline): see the officer."""
+    OUT_OF_SERVICE = "out_of_service"
+    """A device the gate needs (thermometer, gate outputs, camera) is missing or not
+    answering: the gate stays closed and refers every citizen until it answers again."""
     SAFE_MODE = "safe_mode"
     """The database is damaged: automatic admission is off, officers admit manually."""
     CLOCK_UNCONFIRMED = "clock_unconfirmed"

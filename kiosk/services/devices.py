@@ -1,9 +1,11 @@
 """Open the gate's devices: the real ones, or their simulated twins.
 
-The choice is made by ``hardware.mode`` (or ``kiosk run --sim``) only. In
-real mode a device that cannot be opened stops start-up with a
-:class:`~kiosk.errors.DeviceError` saying what to check; nothing silently
-falls back to simulation.
+The choice is made by ``hardware.mode`` (or ``kiosk run --sim``) only; nothing
+silently falls back to simulation. In real mode a device that cannot be opened
+does not stop start-up: a stand-in that refuses every use takes its place, the
+gate stays closed and refers visitors (``out_of_service``), and the
+:class:`~kiosk.services.supervisor.DeviceSupervisor` retries it until it answers
+(see that module). The camera is retried by the scanner loop itself.
 
 In simulation the real MLX90614 driver runs on a register-level fake bus and
 the real gpiozero outputs run on gpiozero's ``MockFactory``; only the camera
@@ -15,10 +17,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.base import Camera, GateOutputs, Thermometer
+from drivers.base import Camera, Frame, GateOutputs, Thermometer
 from drivers.gpio_inputs import GpioGateInputs
 from drivers.gpio_outputs import GpioGateOutputs
 from drivers.mlx90614 import MLX90614, open_mlx90614
@@ -26,7 +29,8 @@ from drivers.sim_camera import SimCamera
 from drivers.sim_mlx90614 import FakeMLX90614Bus, Fault
 from kiosk.config import Config
 from kiosk.domain.temperature import EstimationModel
-from kiosk.errors import DeviceError, InputError
+from kiosk.errors import CameraError, DeviceError, InputError, SensorError
+from kiosk.services.supervisor import DeviceSlot, DeviceSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +40,36 @@ class Devices:
     thermometer: Thermometer
     camera: Camera
     outputs: GateOutputs
-    inputs: GpioGateInputs
+    inputs: GpioGateInputs | MissingInputs
     simulator: Simulator | None = None
+    supervisor: DeviceSupervisor | None = None
+    """Real mode: keeps the devices open (retries the missing, notices the vanished)."""
+    handlers: dict[str, Callable[[], object]] = field(default_factory=dict)
+    """Officer button and presence callbacks (``on_press``, ``on_hold``, ``on_presence``),
+    applied to the inputs now and to every inputs device opened later."""
     _closed: bool = field(default=False, repr=False)
+
+    def on_inputs(self, **handlers: Callable[[], object]) -> None:
+        self.handlers.update(handlers)
+        self._apply_handlers(self.inputs)
+
+    def _apply_handlers(self, inputs: GpioGateInputs | MissingInputs) -> None:
+        for name, handler in self.handlers.items():
+            setattr(inputs, name, handler)
+
+    def missing(self, *, required_only: bool = True) -> list[str]:
+        """Devices missing now (real mode); the camera is reported by the scanner."""
+        if self.supervisor is None:
+            return []
+        return self.supervisor.missing(required_only=required_only)
 
     def close(self) -> None:
         """Close every device, outputs first so the relay is released whatever else fails."""
         if self._closed:
             return
         self._closed = True
+        if self.supervisor is not None:
+            self.supervisor.close()
         for device in (self.outputs, self.inputs, self.camera, self.thermometer):
             try:
                 device.close()
@@ -167,8 +192,13 @@ def open_thermometer(config: Config) -> tuple[MLX90614, FakeMLX90614Bus | None]:
     return open_mlx90614(hw.i2c_bus, hw.i2c_address, check_pec=hw.check_pec), None
 
 
-def open_devices(config: Config) -> Devices:
-    """Open every device for ``config.hardware.mode``."""
+def open_devices(config: Config, *, on_change: Callable[[], None] | None = None) -> Devices:
+    """Open every device for ``config.hardware.mode``; never raises for a missing device.
+
+    Real mode: one attempt at each device now; whatever is missing is retried by the
+    returned ``Devices.supervisor`` once it is started (``supervisor.start()``).
+    ``on_change`` is called whenever a device appears or vanishes.
+    """
     model = EstimationModel(config.temperature.offset_c, config.temperature.ambient_gain)
     hw = config.hardware
     if hw.mode == "sim":
@@ -183,23 +213,109 @@ def open_devices(config: Config) -> Devices:
         sim = Simulator(bus, camera, outputs, model, inputs=inputs, pin_factory=factory)
         return Devices(thermometer, camera, outputs, inputs, sim)
 
-    opened: list[object] = []
-    try:
-        outputs = open_outputs(config)
-        opened.append(outputs)
-        inputs = open_inputs(config)
-        opened.append(inputs)
-        real_thermometer = open_mlx90614(hw.i2c_bus, hw.i2c_address, check_pec=hw.check_pec)
-        opened.append(real_thermometer)
-        real_thermometer.ambient_temperature()  # answers at all?
-        from drivers.camera_factory import open_camera
+    devices = Devices(
+        MissingThermometer("not opened yet"),
+        MissingCamera("not opened yet"),
+        MissingOutputs("not opened yet"),
+        MissingInputs("not opened yet"),
+    )
 
-        camera_dev = open_camera(hw.camera)
-    except Exception:
-        for device in reversed(opened):
-            device.close()  # type: ignore[attr-defined]
-        raise
-    return Devices(real_thermometer, camera_dev, outputs, inputs)
+    def put(attr: str) -> Callable[[Any], None]:
+        def install(device: Any) -> None:
+            setattr(devices, attr, device)
+            if attr == "inputs":
+                devices._apply_handlers(device)
+
+        return install
+
+    bus_path = f"/dev/i2c-{hw.i2c_bus}"
+    slots: list[DeviceSlot[Any]] = [
+        DeviceSlot(
+            "gpio",
+            opener=lambda: open_outputs(config),
+            stand_in=MissingOutputs,
+            install=put("outputs"),
+            hint=f"relay GPIO{hw.relay_pin}: check the GPIO chip and the 'gpio' group",
+        ),
+        DeviceSlot(
+            "thermometer",
+            opener=lambda: open_mlx90614(hw.i2c_bus, hw.i2c_address, check_pec=hw.check_pec),
+            stand_in=MissingThermometer,
+            install=put("thermometer"),
+            probe=lambda t: t.ambient_temperature(),
+            hint=f"MLX90614 at 0x{hw.i2c_address:02x} on {bus_path}: check wiring and I2C",
+        ),
+        DeviceSlot(
+            "inputs",
+            opener=lambda: open_inputs(config),
+            stand_in=MissingInputs,
+            install=put("inputs"),
+            required=False,
+            hint=f"officer button GPIO{hw.button_pin}",
+        ),
+    ]
+    devices.supervisor = DeviceSupervisor(slots, on_change=on_change)
+    devices.supervisor.open_all()
+    return devices
+
+
+class MissingThermometer:
+    """Stands in for a thermometer that does not answer: every read raises SensorError."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def object_temperature(self) -> float:
+        raise SensorError(f"thermometer unavailable: {self.reason}")
+
+    def ambient_temperature(self) -> float:
+        raise SensorError(f"thermometer unavailable: {self.reason}")
+
+    def close(self) -> None:
+        pass
+
+
+class MissingCamera:
+    """Stands in for a camera that is not open: every read raises CameraError."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def read(self) -> Frame:
+        raise CameraError(f"camera unavailable: {self.reason}")
+
+    def close(self) -> None:
+        pass
+
+
+class MissingOutputs:
+    """Stands in for gate outputs whose GPIO cannot be opened: drives nothing (gate closed)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def signal(self, outcome: str) -> None:
+        log.warning("gate outputs unavailable (%s): %s not shown", self.reason, outcome)
+
+    def close(self) -> None:
+        pass
+
+
+class MissingInputs:
+    """Stands in for the officer button and presence sensor while their GPIO is missing."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self.on_press: Callable[[], object] = _nothing
+        self.on_hold: Callable[[], object] = _nothing
+        self.on_presence: Callable[[], object] = _nothing
+
+    def close(self) -> None:
+        pass
+
+
+def _nothing() -> None:
+    return None
 
 
 __all__ = ["DeviceError", "Devices", "Simulator", "open_devices"]

@@ -126,11 +126,16 @@ class GateService:
     # Screens follow the visit: ("scanning", 0.0) once a code is read, then
     # ("measuring", 0.0 … 0.9) while the thermometer samples (at most every tenth).
     phase_listeners: list[Callable[[str, float], None]] = field(default_factory=list)
+    # The day's status (what ``today()`` returns) changed without a visit: a device
+    # vanished or answered again, the camera stopped or resumed.
+    status_listeners: list[Callable[[], None]] = field(default_factory=list)
 
     monotonic: Callable[[], float] = field(default=time.monotonic)
     sleep: Callable[[float], None] = field(default=time.sleep)
     safe_mode: bool = False
     """Running on the safe-mode journal (damaged database): officers admit, nothing automatic."""
+    camera_missing: Callable[[], bool] = field(default=lambda: False)
+    """Whether the camera gives no frames now (the runtime asks the scanner)."""
 
     def __post_init__(self) -> None:
         self.policy = policy_from(self.config)
@@ -167,13 +172,18 @@ class GateService:
         self.partition = PartitionGuard(self)
 
     # -- status ------------------------------------------------------------
-    def today(self) -> dict[str, Any]:
+    def today_without_counts(self) -> dict[str, Any]:
+        """Today's status when the database cannot be read: the counts are unknown."""
+        status = self._status_header()[0]
+        status.update(admitted=None, remaining=None, full=False, outcomes={})
+        return status
+
+    def _status_header(self) -> tuple[dict[str, Any], date]:
         now, trusted = self.clock_guard.now()
         day = business_date(now, self.policy.zone)
-        office, cap = self.policy.office_id, self.policy.daily_cap
         status: dict[str, Any] = {
             "date": day.isoformat(),
-            "cap": cap,
+            "cap": self.policy.daily_cap,
             "office_id": self.config.site.office_id,
             "office_name": self.config.site.office_name,
             "gate_id": self.config.site.gate_id,
@@ -181,7 +191,13 @@ class GateService:
             "date_trusted": trusted,
             "degraded": self.partition.degraded,
             "safe_mode": self.safe_mode,
+            "out_of_service": sorted(self.out_of_service()),
         }
+        return status, day
+
+    def today(self) -> dict[str, Any]:
+        status, day = self._status_header()
+        office, cap = self.policy.office_id, self.policy.daily_cap
         try:
             with self.db.transaction(write=False) as conn:
                 used = repo.slots_used(conn, office, day)
@@ -244,6 +260,7 @@ class GateService:
             now=now,
             date_trusted=trusted,
             safe_mode=self.safe_mode,
+            out_of_service=self.out_of_service(visit.kind),
         )
         reading = None if refused else self.screen()
         return self._record(
@@ -273,7 +290,20 @@ class GateService:
     def admit_walkin(self, officer: str, *, note: str | None = None) -> GateResult:
         """An officer enters a walk-in citizen (measured like everyone; uses a slot)."""
         visit = Visit(Kind.WALKIN, officer=_who(officer), note=note)
+        if self.out_of_service(visit.kind):
+            return self._record(visit, None)  # nobody is measured on a gate out of service
         return self._record(visit, self.screen())
+
+    def out_of_service(self, kind: Kind = Kind.BOOKING) -> frozenset[str]:
+        """The devices a ``kind`` visit needs that are missing now (empty: in service).
+
+        Booking scans need the camera too; walk-ins (entered by the officer) only the
+        thermometer and the gate outputs.
+        """
+        missing = set(self.devices.missing())
+        if kind is Kind.BOOKING and self.camera_missing():
+            missing.add("camera")
+        return frozenset(missing)
 
     def admit_priority(
         self, officer: str, reason: PriorityReason | str, *, note: str | None = None
@@ -321,6 +351,8 @@ class GateService:
                     obj = therm.object_temperature()
                 except SensorError as exc:
                     log.warning("thermometer fault: %s", exc)
+                    if self.devices.supervisor is not None:
+                        self.devices.supervisor.suspect("thermometer", exc)
                     return TemperatureReading.sensor_fault(str(exc))
                 now = self.monotonic()
                 samples.append(Sample(now, obj, ambient))
@@ -519,6 +551,7 @@ class GateService:
                     now=now,
                     date_trusted=trusted,
                     safe_mode=self.safe_mode,
+                    out_of_service=self.out_of_service(visit.kind),
                 )
                 if (
                     decision.uses_slot
@@ -636,6 +669,14 @@ class GateService:
                 listener(phase, progress)
             except Exception:
                 log.exception("phase listener failed")
+
+    def status_changed(self) -> None:
+        """Tell the screens that ``today()`` changed (a listener must never block the gate)."""
+        for listener in list(self.status_listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("status listener failed")
 
     def _notify_interim(self, reason: Reason) -> None:
         """Tell the screens about a step that is not a decision (nothing is stored)."""

@@ -30,6 +30,37 @@ def disk_alert(path: Path, min_free_percent: float) -> dict[str, Any] | None:
     )
 
 
+DEVICE_NAMES = {
+    "thermometer": "thermometer (MLX90614)",
+    "camera": "camera",
+    "gpio": "gate outputs (relay, lights, buzzer on GPIO)",
+    "inputs": "officer button and presence sensor (GPIO)",
+}
+
+
+def device_alerts(status: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One alert per missing device: ``device_missing`` (gate closed) or ``device_optional``."""
+    alerts: list[dict[str, Any]] = []
+    for name, state in status.items():
+        if state.get("status") != "missing":
+            continue
+        label = DEVICE_NAMES.get(name, name)
+        retry = state.get("retry_in_s")
+        when = f"next try in {retry} s" if retry is not None else "retrying by itself"
+        if state.get("required", True):
+            message = (
+                f"{label} not available ({state.get('error')}): the gate is closed and refers "
+                f"every citizen to the officer until it answers ({when})"
+            )
+            item = alert("error", "device_missing", message)
+        else:
+            message = f"{label} not available ({state.get('error')}); the gate works ({when})"
+            item = alert("warning", "device_optional", message)
+        item["device"] = name
+        alerts.append(item)
+    return alerts
+
+
 def gate_alerts(config: Config, gate: Any) -> list[dict[str, Any]]:
     alerts: list[dict[str, Any]] = []
     clock = gate.clock_guard.status()

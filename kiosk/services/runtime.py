@@ -13,9 +13,9 @@ from kiosk.booking_sources import SyncResult, sync_day_list
 from kiosk.config import Config
 from kiosk.domain.clock import business_date
 from kiosk.services.attendance import AttendanceService
-from kiosk.services.devices import Devices, Simulator, open_devices
+from kiosk.services.devices import Devices, MissingCamera, Simulator, open_devices
 from kiosk.services.gate import GateResult, GateService
-from kiosk.services.health import alert, gate_alerts
+from kiosk.services.health import alert, device_alerts, gate_alerts
 from kiosk.services.retention import PurgeResult, purge_expired
 from kiosk.services.safemode import SafeMode, database_damage, enter_safe_mode
 from kiosk.services.scanner import Scanner
@@ -51,6 +51,7 @@ class Kiosk:
         """
         db = open_database(config.database_target)
         safe_mode: SafeMode | None = None
+        changed: list[Callable[[], None]] = []
         try:
             if (damage := database_damage(db)) is not None:
                 db.close()
@@ -58,14 +59,18 @@ class Kiosk:
             applied = db.migrate()
             if applied:
                 log.info("database %s migrated to version %s", db.describe(), applied[-1])
-            devices = open_devices(config)
+            # Never raises for a missing device: real mode retries it (gate closed meanwhile).
+            devices = open_devices(config, on_change=lambda: _call_each(changed))
         except BaseException:
             db.close()
             raise
         gate = GateService(config, db, devices, safe_mode=safe_mode is not None)
-        devices.inputs.on_press = gate.remeasure_last_referral
-        devices.inputs.on_hold = gate.confirm_last_referral
-        devices.inputs.on_presence = gate.presence
+        changed.append(gate.status_changed)
+        devices.on_inputs(
+            on_press=gate.remeasure_last_referral,
+            on_hold=gate.confirm_last_referral,
+            on_presence=gate.presence,
+        )
         kiosk = cls(config, db, devices, gate, safe_mode=safe_mode)
         kiosk.attendance = AttendanceService.start(config, db, gate)  # reports, never raises
         return kiosk
@@ -79,13 +84,18 @@ class Kiosk:
         if faces is not None:
             faces.start_worker()
             self.background.append(faces)
+        if self.devices.supervisor is not None:
+            self.devices.supervisor.start()  # retries missing devices, probes open ones
         if self.simulator is None:
             self.scanner = Scanner(
                 self._camera_opener(),
                 self._scanned,
                 debounce_s=self.config.hardware.scan_debounce_s,
                 on_frame=faces.offer if faces is not None else None,
+                on_status=self.gate.status_changed,
             )
+            scanner = self.scanner
+            self.gate.camera_missing = lambda: scanner.status == "unavailable"
             self.scanner.start()
             self.background.append(self.scanner)
         src = self.config.booking_source
@@ -109,8 +119,8 @@ class Kiosk:
         self.background.append(purger)
 
     def alerts(self) -> list[dict[str, Any]]:
-        """Open problems for the officer console (safe mode, clock, storage, disk)."""
-        alerts = gate_alerts(self.config, self.gate)
+        """Open problems for the officer console (safe mode, devices, clock, storage, disk)."""
+        alerts = device_alerts(self.device_status()) + gate_alerts(self.config, self.gate)
         if self.safe_mode is not None:
             message = (
                 f"database damaged ({self.safe_mode.problem}): safe mode — admit by hand only; "
@@ -130,9 +140,32 @@ class Kiosk:
         today = business_date(now, self.config.site.zone)
         return purge_expired(self.db, today, self.config.retention.days)
 
+    def device_status(self) -> dict[str, dict[str, Any]]:
+        """Each device's state for /healthz and the alerts (real mode; empty in simulation)."""
+        if self.devices.supervisor is None:
+            return {}
+        status = self.devices.supervisor.status()
+        if self.scanner is not None:
+            camera = self.scanner_status()
+            status["camera"] = {
+                "status": "missing" if camera["status"] == "unavailable" else camera["status"],
+                "required": True,
+                "error": camera["error"] if camera["status"] == "unavailable" else None,
+            }
+        return status
+
+    def in_service(self) -> bool:
+        """Whether the gate can screen citizens now (every required device answers)."""
+        return not self.gate.out_of_service()
+
     def _camera_opener(self) -> Callable[[], Camera]:
-        """First the camera opened at start-up, then a fresh one for every reconnect."""
-        first: list[Camera] = [self.devices.camera]
+        """The camera already open (if any) first, then a fresh one for every reconnect.
+
+        Real mode opens no camera at start-up: the scanner opens it, and retries by itself.
+        """
+        first: list[Camera] = []
+        if not isinstance(self.devices.camera, MissingCamera):
+            first.append(self.devices.camera)
 
         def opener() -> Camera:
             if first:
@@ -178,6 +211,11 @@ class Kiosk:
         self.devices.close()
         self.gate.close()
         self.db.close()
+
+
+def _call_each(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        callback()
 
 
 class NoCodeInView(Exception):

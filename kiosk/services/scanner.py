@@ -98,6 +98,7 @@ class Scanner:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
         on_frame: Callable[[Frame], object] | None = None,
+        on_status: Callable[[], object] | None = None,
     ) -> None:
         if unavailable_after_s <= 0:
             raise ValueError("unavailable_after_s must be positive")
@@ -108,6 +109,7 @@ class Scanner:
         self._open_camera = camera_opener
         self._on_code = on_code
         self._on_frame = on_frame  # e.g. staff face attendance; must return at once
+        self._on_status = on_status  # "ok" ⇄ "unavailable" (screens follow); must return at once
         self._debouncer = Debouncer(debounce_s)
         self.unavailable_after_s = unavailable_after_s
         self.backoff_initial_s, self.backoff_max_s = backoff_initial_s, backoff_max_s
@@ -277,6 +279,7 @@ class Scanner:
             previous, self._state = self._state, "ok"
         if previous != "ok":
             log.info("camera delivering frames; scanner ok")
+            self._status_changed()
 
     def _failed(self, exc: Exception, what: str) -> None:
         if isinstance(exc, KioskError):
@@ -296,6 +299,16 @@ class Scanner:
             log.warning(
                 "scanner unavailable: %s", message, exc_info=not isinstance(exc, KioskError)
             )
+        if previous != "unavailable":
+            self._status_changed()
+
+    def _status_changed(self) -> None:
+        if self._on_status is None:
+            return
+        try:
+            self._on_status()
+        except Exception:
+            log.exception("the status listener failed; scanning goes on")
 
 
 def _close(camera: Camera) -> None:

@@ -34,11 +34,14 @@
   function today(t) {
     setText("count", t.count_text);
     setText("date", t.date_text);
-    $("idle-open").hidden = t.full || !t.open;
-    $("idle-full").hidden = !t.full;
-    $("idle-closed").hidden = t.full || t.open;
-    $("scanner-down").hidden = t.scanner !== "unavailable";
+    const out = t.in_service === false;
+    $("idle-out").hidden = !out;
+    $("idle-open").hidden = out || t.full || !t.open;
+    $("idle-full").hidden = out || !t.full;
+    $("idle-closed").hidden = out || t.full || t.open;
+    $("scanner-down").hidden = out || t.scanner !== "unavailable";
     screen.dataset.full = t.full ? "yes" : "no";
+    screen.dataset.service = out ? "out" : "in";
   }
 
   function phase(p) {
