@@ -47,6 +47,14 @@ second_boot() {
     echo "$code" >"$RESULTS/healthz.code"
     curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}\n' "$URL/officer" \
         >"$RESULTS/officer.txt" 2>&1
+    # A fresh install has no administrator (/officer leads to /setup): add one as the README
+    # says, then /officer must lead to the login page.
+    head -c 18 /dev/urandom | base64 |
+        runuser -u kiosk -- sh -c 'cd /var/lib/kiosk && exec /opt/kiosk/.venv/bin/kiosk users add \
+            deploy-test --role admin --password-stdin --config /etc/kiosk/kiosk.toml' \
+            >"$RESULTS/users-add.txt" 2>&1
+    curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}\n' "$URL/officer" \
+        >"$RESULTS/officer-after-admin.txt" 2>&1
     # The camera worker runs under the system Python (apt's numpy), the venv has its own.
     /usr/bin/python3 -I -c 'import numpy; print(numpy.__version__)' >"$RESULTS/numpy-system.txt" 2>&1
     /opt/kiosk/.venv/bin/python -c 'import numpy; print(numpy.__version__)' \
