@@ -58,6 +58,7 @@ bench-qr: install
 
 bench-faces: install
 	$(BIN)/python -m bench.faces
+	$(BIN)/python -m bench.faces_worker
 
 bench-admin-log: install
 	$(BIN)/python -m bench.admin_log

@@ -4,7 +4,7 @@
 source                                 camera
 =====================================  =======================================
 ``0``, ``/dev/video0``, ``/dev/v4l/…``  USB webcam through OpenCV (V4L2)
-``picamera``                           Raspberry Pi CSI camera through Picamera2
+``picamera``                           Raspberry Pi CSI camera (Picamera2 helper process)
 an existing file                       video replay (:mod:`drivers.replay_camera`)
 an existing folder                     image folder replay, in name order
 =====================================  =======================================
@@ -36,10 +36,13 @@ def open_camera(
     kind: str = "auto",
     replay_fps: float | None = 10.0,
     replay_loop: bool = True,
+    picamera_python: str | None = None,
 ) -> Camera:
     """Open ``source`` as a camera; see the module docstring for what it may be.
 
     Replays loop by default, so a demonstration clip keeps running at the gate.
+    ``picamera_python`` is the system Python that runs Picamera2 (``hardware.picamera_python``;
+    default ``/usr/bin/python3``).
     """
     source = source.strip()
     if kind not in KINDS:
@@ -51,9 +54,9 @@ def open_camera(
 
         return OpenCVCamera.open(source)
     if kind == "picamera":
-        from drivers.picamera import open_picamera
+        from drivers.picamera import SYSTEM_PYTHON, open_picamera
 
-        return open_picamera(_picamera_number(source))
+        return open_picamera(_picamera_number(source), python=picamera_python or SYSTEM_PYTHON)
     from drivers.replay_camera import ReplayCamera
 
     return ReplayCamera.open(source, fps=replay_fps, loop=replay_loop)

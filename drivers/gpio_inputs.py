@@ -15,6 +15,7 @@ from typing import Any
 
 from gpiozero import Button, DigitalInputDevice
 
+from drivers.gpio_outputs import use_safe_pin_factory
 from kiosk.errors import DeviceError
 
 Callback = Callable[[], object]
@@ -40,6 +41,8 @@ class GpioGateInputs:
         self._lock = threading.Lock()
         self._closed = False
         try:
+            if pin_factory is None:
+                use_safe_pin_factory()  # one factory for inputs and outputs
             self.button = Button(
                 button_pin,
                 pull_up=True,

@@ -6,20 +6,27 @@ Wiring (BCM numbers from the configuration): the relay board's IN pin to
 ``green_pin``/``red_pin``, an active buzzer (via a transistor) to
 ``buzzer_pin``.
 
-The gate fails closed: the relay is created de-energised, is energised only
-for ``open_seconds`` after an admission, and :meth:`close` (called on
-SIGTERM and at exit) de-energises it. In simulation the very same code runs
-on gpiozero's ``MockFactory``.
+A pull resistor must hold the relay input at "off" whenever no program drives
+the pin (boot, crash, after ``close()``, which leaves the line floating):
+10 kΩ from IN to 3.3 V for an active-low board, from IN to GND for an
+active-high one. :func:`relay_idle_level` checks it (``kiosk doctor``).
+
+The gate fails closed: the relay is created de-energised — on a Pi through
+:mod:`drivers.lgpio_factory`, which claims the line at its "off" level with no
+start-up pulse — is energised only for ``open_seconds`` after an admission,
+and :meth:`close` (called on SIGTERM and at exit) de-energises it. In
+simulation the very same code runs on gpiozero's ``MockFactory``.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Literal
 
-from gpiozero import LED, Buzzer, DigitalOutputDevice
+from gpiozero import LED, Buzzer, Device, DigitalInputDevice, DigitalOutputDevice
 
 from kiosk.errors import DeviceError
 
@@ -31,6 +38,44 @@ BUZZER = {
     "fault": (1.0, 0.3, 2),
 }
 RED_SECONDS = 3.0
+
+
+def use_safe_pin_factory() -> None:
+    """On a Pi, make gpiozero's default pin factory :class:`~drivers.lgpio_factory.SafeLGPIOFactory`.
+
+    Does nothing when a factory is already set or ``GPIOZERO_PIN_FACTORY`` names another
+    one (``mock`` for a dry run), or where lgpio is not installed (gpiozero then chooses and
+    reports). Raises what the factory raises when the GPIO chip cannot be opened.
+    """
+    if Device.pin_factory is not None or os.environ.get("GPIOZERO_PIN_FACTORY", "lgpio") != "lgpio":
+        return
+    try:
+        from drivers.lgpio_factory import SafeLGPIOFactory
+    except ImportError:
+        return
+    Device.pin_factory = SafeLGPIOFactory()
+
+
+IdleLevel = Literal["off", "on", "floating"]
+
+
+def relay_idle_level(pin: int, *, active_high: bool, pin_factory: Any = None) -> IdleLevel:
+    """What holds the relay input while nothing drives it: read it as an input twice.
+
+    The SoC's own pulls (~50 kΩ) are tried up, then down; an external 10 kΩ resistor
+    overrides both, so the two reads agree. They differ when nothing but our pull holds the
+    line ("floating"). Call it before the outputs claim the pin (the pin is released after).
+    """
+    levels = []
+    for pull_up in (True, False):
+        probe = DigitalInputDevice(pin, pull_up=pull_up, pin_factory=pin_factory)
+        try:
+            levels.append(bool(probe.pin.state))
+        finally:
+            probe.close()
+    if levels[0] != levels[1]:
+        return "floating"
+    return "on" if levels[0] == active_high else "off"
 
 
 class GpioGateOutputs:
@@ -53,6 +98,8 @@ class GpioGateOutputs:
         self._closed = False
         self._idle_timer: threading.Timer | None = None
         try:
+            if pin_factory is None:
+                use_safe_pin_factory()
             self.relay = DigitalOutputDevice(
                 relay_pin,
                 active_high=relay_active_high,

@@ -17,10 +17,13 @@ whose message names the bus, the address, the cause and what to check. A missing
 Timing: one read is one SMBus read-word (~1 ms at 50 kHz). Failed reads are retried
 (``retries`` attempts in total, back-off ``retry_delay_s`` × 1, 2, 4 …) on NACK
 (errno 121), I/O error/timeout (errno 5, 110), bad PEC (errno 74 or our own check)
-and rejected words (error flag, 0x0000, 0xFFFF). A read also has a total time budget
-(``read_timeout_s``; by default the back-off total plus 20 ms per attempt): when it
-is spent — even by one slow answer that was otherwise good — the read fails with a
-"timeout" SensorError, so a sick bus cannot stall the gate.
+and rejected words (error flag, 0x0000, 0xFFFF). The deadline is per attempt: each
+attempt is judged by its answer, so a late but valid (PEC-checked) answer is used — a
+busy Pi (another thread holding the GIL, like dlib's face encoder for ~100 ms or more)
+delays us, not the sensor. Retries run inside a larger budget (``retry_budget_s``; by
+default the back-off total plus 20 ms per attempt plus :data:`STALL_ALLOWANCE_S`): no new
+attempt starts once it is spent, so a sick bus (each transfer ending in the kernel's
+timeout) fails with a "timeout" SensorError instead of stalling the gate.
 
 EEPROM: :meth:`MLX90614.write_emissivity` is the only write. The cell survives about
 100 000 writes, so the driver never writes at start-up; it is a deliberate
@@ -53,6 +56,8 @@ RAM_OBJECT2 = 0x08
 EEPROM_EMISSIVITY = 0x24
 EEPROM_WRITE_DELAY_S = 0.02
 PER_ATTEMPT_ALLOWANCE_S = 0.02
+STALL_ALLOWANCE_S = 0.4
+"""How long the process itself may be paused (GIL, CPU) during a read's retries."""
 RETRYABLE_ERRNOS = frozenset({errno.EREMOTEIO, errno.EIO, errno.EBADMSG, errno.ETIMEDOUT})
 ERROR_FLAG = 0x8000
 
@@ -173,7 +178,7 @@ class MLX90614(ClosesOnExit):
         retries: int = 3,
         retry_delay_s: float = 0.005,
         bus_number: int | None = None,
-        read_timeout_s: float | None = None,
+        retry_budget_s: float | None = None,
         eeprom_write_delay_s: float = EEPROM_WRITE_DELAY_S,
         stuck_detector: StuckDetector | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -188,10 +193,10 @@ class MLX90614(ClosesOnExit):
         self.check_pec = check_pec
         self.retries = retries
         self.retry_delay_s = retry_delay_s
-        if read_timeout_s is None:
+        if retry_budget_s is None:
             backoff = sum(retry_delay_s * 2**i for i in range(retries - 1))
-            read_timeout_s = backoff + retries * PER_ATTEMPT_ALLOWANCE_S
-        self.read_timeout_s = read_timeout_s
+            retry_budget_s = backoff + retries * PER_ATTEMPT_ALLOWANCE_S + STALL_ALLOWANCE_S
+        self.retry_budget_s = retry_budget_s
         self.eeprom_write_delay_s = eeprom_write_delay_s
         self.stuck_detector = stuck_detector
         self._sleep = sleep
@@ -313,12 +318,17 @@ class MLX90614(ClosesOnExit):
         return word
 
     def _retrying(self, attempt: Callable[[], int]) -> int:
-        """Run ``attempt`` up to ``retries`` times with back-off inside the time budget."""
-        deadline = self._clock() + self.read_timeout_s
+        """Run ``attempt`` up to ``retries`` times with back-off inside the retry budget.
+
+        A valid answer is returned however late it came (the deadline is per attempt: a
+        pause of this process is not a sensor fault); a failed attempt is retried only if
+        the back-off still ends inside the budget.
+        """
+        started = self._clock()
         cause = "no attempt made"
         for n in range(1, self.retries + 1):
             try:
-                value = attempt()
+                return attempt()
             except OSError as exc:
                 if exc.errno not in RETRYABLE_ERRNOS:
                     raise SensorError(
@@ -329,23 +339,20 @@ class MLX90614(ClosesOnExit):
                 cause = f"errno {exc.errno}"
             except _BadWord as exc:
                 kind, cause = exc.kind, f"{exc.kind}: {exc}"
-            else:
-                if self._clock() > deadline:
-                    raise self._timeout("answer came too late")
-                return value
             if n == self.retries:
                 break
             delay = self.retry_delay_s * 2 ** (n - 1)
-            if self._clock() + delay > deadline:
-                raise self._timeout(cause)
+            if self._clock() + delay - started > self.retry_budget_s:
+                raise self._timeout(cause, n)
             self._sleep(delay)
         advice = _ADVICE[kind].format(where=self._where)
         raise SensorError(f"{advice} (failed {self.retries} attempts; last: {cause})")
 
-    def _timeout(self, cause: str) -> SensorError:
+    def _timeout(self, cause: str, attempts: int) -> SensorError:
         return SensorError(
-            f"thermometer timeout: no valid answer within {self.read_timeout_s * 1000:.0f} ms "
-            f"{self._where} ({cause}) — check wiring and bus speed (50 kHz recommended)"
+            f"thermometer timeout: no valid answer in {attempts} attempt(s) within "
+            f"{self.retry_budget_s * 1000:.0f} ms {self._where} ({cause}) — check wiring and "
+            "bus speed (50 kHz recommended)"
         )
 
     def probe(self) -> float:

@@ -167,6 +167,12 @@ class HardwareConfig(_Section):
         description="Camera: V4L2 index or /dev/videoN (USB), 'picamera' (CSI, Picamera2), "
         "or a video file / image folder to replay.",
     )
+    picamera_python: str = Field(
+        "/usr/bin/python3",
+        max_length=200,
+        pattern=r"^/",
+        description="System Python that runs Picamera2 (apt) in the Pi camera's helper process.",
+    )
     scan_debounce_s: float = Field(
         3.0, ge=0.5, le=30.0, description="The same code seen again within this is one attempt."
     )

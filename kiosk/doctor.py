@@ -19,86 +19,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kiosk.config import Config
+from kiosk.doctor_fixes import FIX
 from kiosk.errors import CameraError, ConfigError, DeviceError, SensorError
 
-TIMESYNC_MARKER = Path("/run/systemd/timesync/synchronized")
 I2C_SYSFS = Path("/sys/class/i2c-adapter")
-MIN_FREE_FRACTION = 0.10
+DEFAULT_MIN_FREE_PERCENT = 10.0  # retention.min_free_percent's default
 CAMERA_TIMEOUT_S = 5.0
 AMBIENT_SANE_C = (0.0, 50.0)  # the MLX90614's specified ambient range
 MAX_I2C_HZ = 100_000
 I2C_PINS = {2: "GPIO2 (I2C SDA)", 3: "GPIO3 (I2C SCL)"}
 
-_BAUD = "set dtparam=i2c_arm_baudrate=50000 in /boot/firmware/config.txt and reboot"
-_WORD = "the sensor answers an invalid word: check its 3.3 V supply and GND, then power-cycle it"
-_SENSOR = f"check wiring (SDA pin 3, SCL pin 5, 3.3 V) and {_BAUD}"
-FIX = {
-    # thermometer (keys named after the fault seen on the wire)
-    "enable_i2c": "enable I2C: sudo raspi-config nonint do_i2c 0; set "
-    "dtparam=i2c_arm_baudrate=50000 in /boot/firmware/config.txt; reboot",
-    "i2c_group": "add the user to the i2c group: sudo usermod -aG i2c $USER, then log in again "
-    "(kiosk.service gets it from SupplementaryGroups=i2c)",
-    "bus_speed": f"{_BAUD} (the MLX90614 needs 10–100 kHz)",
-    "nack": "check wiring: VIN→pin 1 (3.3 V), GND→pin 6, SDA→pin 3 (GPIO2), SCL→pin 5 (GPIO3); "
-    "`i2cdetect -y {bus}` must list {addr:02x}; hardware.i2c_address must match; keep the "
-    "sensor wires away from the relay and lock cables",
-    "eio": f"{_BAUD} (the MLX90614 needs 10–100 kHz); check wiring and pull-ups",
-    "bad_pec": "data corrupted on the wire: shorten the sensor cable (< 30 cm), check the "
-    f"pull-ups (4.7 kΩ to 3.3 V), {_BAUD}; do not hide it with check_pec = false",
-    "error_flag": "the sensor reports an internal error: power-cycle it (disconnect VIN for "
-    "10 s); replace it if this persists",
-    "word_ffff": _WORD,
-    "word_0000": _WORD,
-    "ambient_range": "move the sensor away from heat (Pi CPU, sunlight, relay coil) and let it "
-    "settle 15 min; if the room is 0–50 °C and this persists, replace the sensor",
-    "intermittent": "reseat the connectors, keep the I2C wires away from the relay, add 100 nF "
-    "across the sensor's VIN/GND",
-    "sensor_error": f"run `kiosk doctor` with kiosk.service stopped for a diagnosis; {_SENSOR}",
-    "bus_error": _SENSOR,
-    # configuration, clock, disk, database
-    "config_file": "correct the named field(s), then `kiosk check-config FILE` "
-    "(`kiosk init DIR` writes a commented example)",
-    "pins": "give each device its own BCM pin in [hardware] (defaults: relay 17, green 22, "
-    "red 27, buzzer 23, button 24); GPIO2/3 carry the thermometer",
-    "bounds": "make each [temperature] minimum smaller than its maximum",
-    "private_key": "create it with `kiosk keys generate` on the issuing machine, or leave "
-    "bookings.private_key empty (a gate needs only the public key list)",
-    "public_keys": "replace the public key list with the issuing office's current one",
-    "clock": "connect the network and enable NTP: sudo timedatectl set-ntp true; watch "
-    "`timedatectl timesync-status` (NTP= in /etc/systemd/timesyncd.conf for an office "
-    "server); until then an officer must confirm the date",
-    "disk_missing": "create it: kiosk init {path}",
-    "disk_full": "free space: sudo journalctl --vacuum-size=100M; remove old backups and "
-    "tickets; or move the data folder to a larger card",
-    "db_missing": "create it: kiosk db upgrade --config FILE (or kiosk init {folder})",
-    "db_broken": "stop the kiosk (sudo systemctl stop kiosk), move {name} aside, restore the "
-    "latest backup, or salvage: sqlite3 {name}.broken .recover | sqlite3 {name}; then "
-    "kiosk db upgrade",
-    "db_upgrade": "apply the migrations: kiosk db upgrade --config FILE",
-    "db_unreachable": "check the network cable and that the database server runs; test with "
-    "`kiosk db upgrade`; database_url in kiosk.toml names the server",
-    "db_newer": "install the kiosk version that wrote this database",
-    # camera, GPIO
-    "camera_open": "check `v4l2-ctl --list-devices` or `ls /dev/video*`, the cable, and that "
-    'the user is in the video group; set hardware.camera to the index, or "picamera" for a '
-    "Pi camera",
-    "camera_frames": "check the cable and that nothing else uses the camera (sudo systemctl "
-    "stop kiosk); a Pi CSI camera gives no frames through OpenCV on Bookworm (libcamera): "
-    'set hardware.camera = "picamera" (needs python3-picamera2), or use a USB webcam',
-    "gpio": "stop kiosk.service if it runs (it holds the pins): sudo systemctl stop kiosk; "
-    "install python3-lgpio (apt) and keep the venv's --system-site-packages; add the user "
-    "to the gpio group; run from a writable folder (lgpio writes there), e.g. "
-    "cd /var/lib/kiosk",
-    "gpio_mock": "unset GPIOZERO_PIN_FACTORY (or set it to lgpio) and install python3-lgpio",
-    "relay_idle": "check hardware.relay_active_high against the relay board (most are active-low)",
-    "crashed": "report this with the output of `kiosk -v doctor`",
-}
+
 _ERRNO_KIND = {
     errno.EREMOTEIO: "nack",
     errno.ENXIO: "nack",
@@ -138,7 +75,7 @@ def _open_camera(source: str) -> Any:
 class Host:
     """The parts of the machine the checks look at (tests replace any of them)."""
 
-    timesync_marker: Path = TIMESYNC_MARKER
+    timesync_marker: Path | None = None  # None: the configuration's clock.sync_flag
     i2c_sysfs: Path = I2C_SYSFS
     disk_usage: Callable[[Path], Any] = shutil.disk_usage
     open_i2c_bus: Callable[[int], Any] = _open_i2c_bus
@@ -163,7 +100,10 @@ def run_checks(
     checks = [
         _guarded("config", lambda: check_config(config)),
         _guarded("clock", lambda: check_clock(config, now, host.timesync_marker)),
-        _guarded("disk", lambda: check_disk(config.data_dir, host.disk_usage)),
+        _guarded(
+            "disk",
+            lambda: check_disk(config.data_dir, host.disk_usage, config.retention.min_free_percent),
+        ),
         _guarded("database", lambda: check_database(config.database_target)),
     ]
     with _sim_devices(config, devices) as devs:
@@ -241,29 +181,44 @@ def check_config(config: Config) -> Check:
     return Check("config", True, detail)
 
 
-def check_clock(config: Config, now: datetime, marker: Path = TIMESYNC_MARKER) -> Check:
-    """The Pi has no battery clock: trust the date only after NTP synchronised it."""
+def check_clock(config: Config, now: datetime, marker: Path | None = None) -> Check:
+    """Trust the date only once it is synchronised (``clock.sync_flag``) or a battery RTC is
+    fitted (``clock.rtc``), as the gate does; ``clock.trust = "always"`` needs neither."""
     from kiosk.domain.clock import business_date
 
+    clock = config.clock
+    marker = Path(clock.sync_flag) if marker is None else marker
+    trust = clock.trust
+    if trust == "auto":
+        trust = "always" if config.hardware.mode == "sim" else "ntp"
     day = business_date(now, config.site.zone)
     shown = f"UTC {now.astimezone(UTC):%Y-%m-%d %H:%M}, business date {day} "
     shown += f"({config.site.timezone})"
     if now.year < 2024:
-        return _fail("clock", f"clock is in the past: {shown}", "clock")
-    if not marker.exists():
-        return _fail("clock", f"not synchronised (no {marker}); {shown}", "clock")
-    return Check("clock", True, f"synchronised; {shown}")
+        return _fail("clock", f"clock is in the past: {shown}", "clock", flag=marker)
+    if marker.exists():
+        return Check("clock", True, f"synchronised ({marker}); {shown}")
+    if clock.rtc:
+        return Check("clock", True, f"battery RTC fitted (clock.rtc); {shown}")
+    if trust == "always":
+        return Check("clock", True, f"trusted without sync (clock.trust = always); {shown}")
+    return _fail("clock", f"not synchronised (no {marker}); {shown}", "clock", flag=marker)
 
 
-def check_disk(data_dir: Path, disk_usage: Callable[[Path], Any] = shutil.disk_usage) -> Check:
-    """Fail below 10 % free: SQLite needs room to commit, and a full card loses entries."""
+def check_disk(
+    data_dir: Path,
+    disk_usage: Callable[[Path], Any] = shutil.disk_usage,
+    min_free_percent: float = DEFAULT_MIN_FREE_PERCENT,
+) -> Check:
+    """Fail below ``retention.min_free_percent`` free (the officer console warns there too):
+    SQLite needs room to commit, and a full card loses entries."""
     if not data_dir.is_dir():
         return _fail("disk", f"data folder {data_dir} missing", "disk_missing", path=data_dir)
     usage = disk_usage(data_dir)
     free = usage.free / usage.total if usage.total else 0.0
     detail = f"{data_dir}: {free:.0%} free ({usage.free / 1e9:.1f} of {usage.total / 1e9:.1f} GB)"
-    if free < MIN_FREE_FRACTION:
-        return _fail("disk", f"{detail}, below {MIN_FREE_FRACTION:.0%}", "disk_full")
+    if free * 100 < min_free_percent:
+        return _fail("disk", f"{detail}, below {min_free_percent:g} %", "disk_full")
     return Check("disk", True, detail)
 
 
@@ -485,19 +440,33 @@ def _first_frame(
 
 def check_gpio(config: Config, devices: Any = None, host: Host | None = None) -> Check:
     """Which pin factory gpiozero uses; the outputs open and the relay is de-energised."""
+    from drivers.gpio_outputs import relay_idle_level
     from kiosk.services.devices import open_outputs
 
     host = host or default_host()
     if devices is not None:
         return _inspect_outputs(config, devices.outputs)
+    hw = config.hardware
+    try:  # before the outputs drive it: what holds the relay input when nothing does
+        idle = relay_idle_level(
+            hw.relay_pin, active_high=hw.relay_active_high, pin_factory=host.pin_factory
+        )
+    except Exception as exc:
+        return _fail("gpio", f"cannot claim the output pins: {exc}", "gpio")
     try:
         outputs = open_outputs(config, host.pin_factory)  # the relay starts de-energised
     except DeviceError as exc:
         return _fail("gpio", f"cannot claim the output pins: {exc.__cause__ or exc}", "gpio")
     try:
-        return _inspect_outputs(config, outputs, button=True)
+        check = _inspect_outputs(config, outputs, button=True)
     finally:
         outputs.close()  # de-energises the relay and releases every pin
+    if not check.ok or idle == "off":
+        return replace(check, detail=f"{check.detail}; relay input idles off (pull resistor)")
+    rail = "GND" if hw.relay_active_high else "3.3 V (pin 1)"
+    fix = "relay_pull_wrong" if idle == "on" else "relay_pull"
+    what = "idles at the ON level" if idle == "on" else "floats (no pull resistor)"
+    return _fail("gpio", f"relay input {what}; {check.detail}", fix, pin=hw.relay_pin, rail=rail)
 
 
 def _inspect_outputs(config: Config, outputs: Any, *, button: bool = False) -> Check:

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from kiosk.booking_sources import (
+from kiosk.bookings import (
     CACHE,
     LIVE,
     MAX_SYNC_BYTES,

@@ -1,12 +1,13 @@
-"""Camera sources: replay of recordings, the Pi camera driver, and choosing a driver by name."""
+"""Camera sources: replay of recordings and choosing a driver by name.
+
+The Pi camera's helper process has its own tests (test_picamera_helper.py).
+"""
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import cv2
 import numpy as np
@@ -258,79 +259,6 @@ def test_open_camera_replays_a_real_folder(image_folder: Path) -> None:
         camera.close()
 
 
-def test_picamera_without_picamera2_explains_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "picamera2", None)  # import picamera2 → ImportError
-    with pytest.raises(DeviceError) as info:
-        open_camera("picamera")
-    message = str(info.value)
-    assert "python3-picamera2" in message
-    assert "--system-site-packages" in message
-
-
-# -- Pi camera driver on a stand-in Picamera2 -----------------------------------------------
-class FakePicamera2:
-    """Just the Picamera2 calls the driver makes; frames are BGR arrays as RGB888 gives."""
-
-    instances: ClassVar[list[FakePicamera2]] = []
-
-    def __init__(self, camera_num: int = 0) -> None:
-        if camera_num != 0:
-            raise IndexError("list index out of range")  # what Picamera2 does: no such camera
-        self.config: dict[str, Any] | None = None
-        self.calls: list[str] = []
-        self.frames: list[np.ndarray] = []
-        self.instances.append(self)
-
-    def create_video_configuration(self, main: dict[str, Any]) -> dict[str, Any]:
-        return {"main": main}
-
-    def configure(self, config: dict[str, Any]) -> None:
-        self.config = config
-
-    def start(self) -> None:
-        self.calls.append("start")
-
-    def capture_array(self, name: str, wait: bool) -> str:
-        assert (name, wait) == ("main", False)
-        return "job"
-
-    def wait(self, job: str, timeout: float) -> np.ndarray:
-        assert job == "job" and timeout > 0
-        if not self.frames:
-            raise TimeoutError
-        return self.frames.pop(0)
-
-    def stop(self) -> None:
-        self.calls.append("stop")
-
-    def close(self) -> None:
-        self.calls.append("close")
-
-
-@pytest.fixture
-def fake_picamera2(monkeypatch: pytest.MonkeyPatch) -> type[FakePicamera2]:
-    module = types.ModuleType("picamera2")
-    module.Picamera2 = FakePicamera2  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "picamera2", module)
-    FakePicamera2.instances = []
-    return FakePicamera2
-
-
-def test_picamera_frames_are_bgr_as_delivered(fake_picamera2: type[FakePicamera2]) -> None:
-    scene = render_scene("PI-CAMERA")
-    with open_camera("picamera") as camera:  # type: ignore[attr-defined]
-        picam = fake_picamera2.instances[0]
-        assert picam.config == {"main": {"size": (640, 480), "format": "RGB888"}}
-        picam.frames.append(scene)
-        frame = camera.read()
-        assert frame is scene  # no colour conversion: RGB888 is BGR in memory
-        assert decode_frame(frame) == ["PI-CAMERA"]
-        with pytest.raises(CameraError, match="no frame within"):
-            camera.read()
-    camera.close()
-    assert picam.calls == ["start", "stop", "close"]
-
-
-def test_missing_pi_camera_is_a_device_error(fake_picamera2: type[FakePicamera2]) -> None:
-    with pytest.raises(DeviceError, match="ribbon cable"):
-        open_camera("1", kind="picamera")
+def test_open_camera_runs_the_pi_camera_under_the_configured_python() -> None:
+    with pytest.raises(DeviceError, match=r"system Python /nowhere/python3"):
+        open_camera("picamera", picamera_python="/nowhere/python3")

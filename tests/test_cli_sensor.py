@@ -113,3 +113,40 @@ def test_emissivity_read_and_refuse_silly_values(config_path: Path) -> None:
     written = invoke("sensor", "emissivity", "--config", str(config_path), "--set", "0.98")
     assert written.exit_code == 0
     assert "written and verified: 0.980" in written.output
+
+
+def test_readme_calibration_command_works_as_printed(tmp_path: Path) -> None:
+    """The README's command, run as printed (paths moved to a `kiosk init --demo` folder)."""
+    import re
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    (line,) = [row for row in readme.splitlines() if " calibrate --" in row and "sudo" in row]
+    kiosk = Path(sys.executable).parent / "kiosk"
+    data = tmp_path / "data"
+    subprocess.run([str(kiosk), "init", str(data), "--demo"], check=True, capture_output=True)
+    command = re.sub(r"^sudo -u kiosk ", "", line)  # the test runs as its own user
+    for printed, here in (
+        ("/opt/kiosk/.venv/bin/kiosk", str(kiosk)),
+        ("/etc/kiosk/kiosk.toml", str(data / "kiosk.toml")),
+        ("/var/lib/kiosk", str(data)),
+    ):
+        assert printed in command
+        command = command.replace(printed, here)
+    answers = "".join(f"\n{36.5 + i / 10:.1f}\n" for i in range(8)) + "y\n"
+    result = subprocess.run(
+        ["sh", "-c", command], input=answers, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "saved: the gate uses it from its next start (calibrated by Nama Teknisi)" in (
+        result.stdout
+    )
+    kiosk_app = Kiosk.start(load_config(data / "kiosk.toml"))
+    try:
+        actors = kiosk_app.db.connection().execute(
+            "SELECT actor FROM audit_log WHERE action = 'calibrate'"
+        )
+        assert [row[0] for row in actors.fetchall()] == ["Nama Teknisi"]
+    finally:
+        kiosk_app.close()

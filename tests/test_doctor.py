@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from gpiozero import DigitalOutputDevice
-from gpiozero.pins.mock import MockFactory
+from gpiozero.pins.mock import MockFactory, MockPin
 
-import kiosk.cli_doctor  # noqa: F401  (registers `kiosk doctor` on the main group)
 from drivers.sim_camera import SimCamera
 from drivers.sim_mlx90614 import FakeMLX90614Bus
 from kiosk import doctor
@@ -135,9 +134,11 @@ def test_invalid_config_is_one_failed_line(cli: Any, config_path: Path) -> None:
 
 
 def test_missing_timesync_marker_fails_the_command(
-    cli: Any, monkeypatch: pytest.MonkeyPatch, host: Host, tmp_path: Path
+    cli: Any, host: Host, tmp_path: Path, config_path: Path
 ) -> None:
     host.timesync_marker = tmp_path / "never-synced"
+    text = config_path.read_text(encoding="utf-8")  # sim mode trusts the clock ("auto")
+    config_path.write_text(text.replace('trust = "auto"', 'trust = "ntp"'), encoding="utf-8")
     result = cli("--sim")
     assert result.exit_code == 1
     line = line_of(result.output, "clock")
@@ -158,7 +159,7 @@ def test_corrupted_database_fails_the_command(cli: Any, config: Config) -> None:
 
 
 def test_clock_without_sync_marker_fails_with_fix(config: Config, tmp_path: Path) -> None:
-    check = doctor.check_clock(config, NOW, tmp_path / "absent")
+    check = doctor.check_clock(real(config), NOW, tmp_path / "absent")  # real: trust "ntp"
     assert not check.ok
     assert "not synchronised" in check.detail and "2026-11-23" in check.detail
     assert check.fix and "timedatectl" in check.fix
@@ -172,6 +173,43 @@ def test_clock_synchronised_reports_the_business_date(config: Config, marker: Pa
 def test_clock_far_in_the_past_fails_even_when_marked(config: Config, marker: Path) -> None:
     check = doctor.check_clock(config, datetime(2000, 1, 1, tzinfo=UTC), marker)
     assert not check.ok and "in the past" in check.detail
+
+
+def test_clock_check_reads_the_sync_flag_from_the_configuration(
+    config: Config, tmp_path: Path
+) -> None:
+    flag = tmp_path / "chrony-synced"
+    config = config.model_copy(
+        update={"clock": config.clock.model_copy(update={"sync_flag": str(flag), "trust": "ntp"})}
+    )
+    check = doctor.check_clock(config, NOW)
+    assert not check.ok and f"no {flag}" in check.detail
+    assert check.fix and str(flag) in check.fix
+    flag.touch()
+    assert doctor.check_clock(config, NOW).ok
+
+
+@pytest.mark.parametrize(
+    ("clock", "seen"),
+    [({"rtc": True}, "battery RTC"), ({"trust": "always"}, "trusted without sync")],
+)
+def test_clock_trusted_by_the_configuration_passes_unsynchronised(
+    config: Config, tmp_path: Path, clock: dict[str, Any], seen: str
+) -> None:
+    config = config.model_copy(update={"clock": config.clock.model_copy(update=clock)})
+    check = doctor.check_clock(config, NOW, tmp_path / "absent")
+    assert check.ok and seen in check.detail
+
+
+def test_disk_threshold_is_retention_min_free_percent(config: Config, host: Host) -> None:
+    config = config.model_copy(
+        update={"retention": config.retention.model_copy(update={"min_free_percent": 30.0})}
+    )
+    checks = by_name(run_checks(config, now=NOW, host=host))  # roomy disk: 75 % free
+    assert checks["disk"].ok
+    host.disk_usage = lambda _p: Usage(total=100, used=75, free=25)
+    checks = by_name(run_checks(config, now=NOW, host=host))
+    assert not checks["disk"].ok and "below 30 %" in checks["disk"].detail
 
 
 @pytest.mark.parametrize(("free", "ok"), [(0.5, True), (0.10, True), (0.09, False), (0.0, False)])
@@ -366,8 +404,26 @@ def test_camera_reports_resolution_and_is_closed(config: Config, host: Host) -> 
 # -- GPIO --------------------------------------------------------------------------------------
 
 
+class BoardPin(MockPin):  # type: ignore[misc]
+    """A pin with the board's pull resistor: ``external`` True/False wins over the SoC pull."""
+
+    external: bool | None = None
+
+    def _set_pull(self, value: str) -> None:
+        if self.external is None:
+            super()._set_pull(value)
+        else:  # the board's 10 kΩ outweighs the SoC's ~50 kΩ pull
+            self._pull = value
+            self._change_state(self.external)
+
+
 class BenchFactory(MockFactory):
-    """Stands in for a real pin factory (its name is not MockFactory)."""
+    """Stands in for a real pin factory (its name is not MockFactory); the relay input has
+    the 10 kΩ pull-up to 3.3 V the README requires for an active-low board."""
+
+    def __init__(self, relay_pull: bool | None = True) -> None:
+        super().__init__(pin_class=BoardPin)
+        self.pin(17).external = relay_pull
 
 
 def test_real_mode_gpio_never_energises_the_relay(config: Config, host: Host) -> None:
@@ -377,11 +433,52 @@ def test_real_mode_gpio_never_energises_the_relay(config: Config, host: Host) ->
     assert check.ok, check
     assert check.detail.startswith("BenchFactory; relay GPIO17 off (pin high, active-low)")
     assert "button GPIO24 released" in check.detail
-    # states[0] is the unclaimed input before gpiozero drives it; from then on active-low
-    # high (= off) only.
-    driven = factory.pin(17).states[1:]
-    assert driven and all(s.state for s in driven)
+    assert check.detail.endswith("relay input idles off (pull resistor)")
+    # the resistor holds the input high (= off) and gpiozero drives it high: never low
+    assert all(s.state for s in factory.pin(17).states[1:])
     assert doctor.check_gpio(real(config), None, host).ok  # every pin was released
+
+
+@pytest.mark.parametrize(
+    ("pull", "active_high", "seen", "fix"),
+    [
+        (
+            None,
+            False,
+            "floats (no pull resistor)",
+            "10 kΩ resistor from the relay board's IN (GPIO17) to 3.3 V",
+        ),
+        (
+            None,
+            True,
+            "floats (no pull resistor)",
+            "10 kΩ resistor from the relay board's IN (GPIO17) to GND",
+        ),
+        (False, False, "idles at the ON level", "move the resistor on IN (GPIO17) to 3.3 V"),
+        (True, True, "idles at the ON level", "move the resistor on IN (GPIO17) to GND"),
+    ],
+)
+def test_relay_input_without_the_right_pull_resistor_fails_with_fix(
+    config: Config, host: Host, pull: bool | None, active_high: bool, seen: str, fix: str
+) -> None:
+    host.pin_factory = BenchFactory(relay_pull=pull)
+    config = real(config).model_copy(
+        update={
+            "hardware": real(config).hardware.model_copy(update={"relay_active_high": active_high})
+        }
+    )
+    check = doctor.check_gpio(config, None, host)
+    assert not check.ok and f"relay input {seen}" in check.detail
+    assert check.fix and fix in check.fix
+
+
+def test_active_high_relay_pulled_to_gnd_passes(config: Config, host: Host) -> None:
+    host.pin_factory = BenchFactory(relay_pull=False)
+    config = real(config).model_copy(
+        update={"hardware": real(config).hardware.model_copy(update={"relay_active_high": True})}
+    )
+    check = doctor.check_gpio(config, None, host)
+    assert check.ok and "relay GPIO17 off (pin low, active-high)" in check.detail
 
 
 def test_real_mode_on_mock_pins_fails(config: Config, host: Host) -> None:

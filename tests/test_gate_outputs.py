@@ -118,7 +118,7 @@ def _serve_until_sigterm(conn: Any, folder: str) -> None:
     """Child: a sim kiosk admits (relay on), then waits for SIGTERM like `kiosk run`."""
     from pathlib import Path
 
-    from kiosk.cli import install_shutdown
+    from kiosk.cli.run import install_shutdown
     from kiosk.config import load_config
     from kiosk.datadir import init_data_dir
     from kiosk.services.runtime import Kiosk

@@ -156,6 +156,25 @@ def test_sensor_fault_only_an_officer_admits(make_kiosk: Any) -> None:
     assert actions == ["admit_walkin", "admit_priority"]
 
 
+def test_one_failed_sample_is_a_glitch_not_a_sensor_fault(make_kiosk: Any) -> None:
+    kiosk = make_kiosk()
+    kiosk.simulator.set_body_temperature(36.8)
+    kiosk.simulator.inject_fault("nack", 4)  # one whole read (3 attempts) fails, then one NACK
+    result = kiosk.gate.admit_walkin("ani")
+    assert result.decision.reason is Reason.WALKIN
+    assert result.reading.estimated_c == pytest.approx(36.8, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("errors", "elapsed", "gives_up"),
+    [(1, 0.5, False), (2, 3.9, False), (3, 0.5, True), (1, 4.0, True)],
+)
+def test_measurement_gives_up_on_repeated_failures_or_at_the_timeout(
+    errors: int, elapsed: float, gives_up: bool
+) -> None:
+    assert MeasurementPolicy(timeout_s=4.0).gives_up(errors, elapsed) is gives_up
+
+
 def test_newest_calibration_is_the_model_in_use(make_kiosk: Any) -> None:
     from datetime import UTC, datetime
 

@@ -172,3 +172,100 @@ def test_partition_with_no_reserve_refers_everyone(
         assert shared_counts(a)[:2] == (1, 1)
     finally:
         proxy.close()
+
+
+# -- one recorder: staff and officer decisions while degraded ----------------------------------
+
+
+def staff_candidate(staff_id: int) -> Any:
+    from kiosk.faces.engine import Box
+    from kiosk.faces.liveness import Motion
+    from kiosk.faces.matcher import Match, MatchVerdict
+    from kiosk.faces.pipeline import Candidate
+
+    match = Match(MatchVerdict.MATCH, staff_id, 0.31, 0.62)
+    return Candidate(match, Motion.NATURAL, Box(10, 110, 110, 10), frames=6)
+
+
+def test_staff_attendance_while_degraded_is_journalled_and_reconciled_once(
+    make_kiosk: Callable[..., Kiosk], pg_url: str, signer: Any
+) -> None:
+    """What the pipeline hands on (a matched, moving face) is recorded through the recorder."""
+    port = urlsplit(pg_url).port
+    assert port is not None
+    proxy = TcpProxy("127.0.0.1", port)
+    try:
+        a = gate(make_kiosk, through(proxy, pg_url), "gate-A", signer.key_list)
+        assert a.attendance is not None
+        staff_id = a.attendance.registry.add_staff("Budi Staf", actor="admin")
+        a.simulator.set_body_temperature(36.5)
+        proxy.cut()
+        wait_degraded(a)
+        result = a.attendance.admit_face(staff_candidate(staff_id))
+        assert (result.decision.outcome.value, result.decision.reason.value) == (
+            "admitted",
+            "staff",
+        )
+        assert result.offline and a.gate.partition.pending() == 1
+        proxy.restore()
+        assert a.gate.partition.probe() is True
+        assert a.gate.partition.reconcile() == 0  # once
+        with a.db.transaction(write=False) as conn:
+            entries = conn.execute(
+                "SELECT id, kind, note FROM entries WHERE gate_id = 'gate-A' AND kind = 'staff'"
+            ).fetchall()
+            marks = conn.execute(
+                "SELECT staff_id, kind, method, entry_id, checks FROM attendance_marks"
+            ).fetchall()
+            audit = conn.execute(
+                "SELECT action FROM audit_log WHERE action = 'offline_reconciled'"
+            ).fetchall()
+        assert len(entries) == 1 and "recorded offline" in entries[0][2]
+        assert [tuple(m)[:4] for m in marks] == [(staff_id, "in", "face", entries[0][0])]
+        assert "motion" in marks[0][4]
+        assert len(audit) == 1
+    finally:
+        proxy.close()
+
+
+def test_clinical_reading_while_degraded_keeps_officer_note_and_audit(
+    make_kiosk: Callable[..., Kiosk], pg_url: str, signer: Any
+) -> None:
+    port = urlsplit(pg_url).port
+    assert port is not None
+    proxy = TcpProxy("127.0.0.1", port)
+    try:
+        a = gate(make_kiosk, through(proxy, pg_url), "gate-A", signer.key_list, reserve_slots=1)
+        assert present(a, signer("A-0001")).decision.reason.value == "admitted"  # reserve 1
+        proxy.cut()
+        wait_degraded(a)
+        from kiosk.services.runtime import simulate_present
+
+        referred = simulate_present(a, signer("A-0002"), 39.2)
+        assert referred.decision.reason.value == "fever" and referred.offline
+        assert referred.entry_id in a.gate.pending_referrals()
+        assert referred.entry_id is not None
+        cleared = a.gate.clinical_reading(referred.entry_id, 36.9, "Petugas Rina")
+        assert cleared.offline
+        assert cleared.decision.reason.value == "admitted"  # the reserved slot
+        proxy.restore()
+        assert a.gate.partition.probe() is True
+        with a.db.transaction(write=False) as conn:
+            row = conn.execute(
+                "SELECT officer, note, temp_source, id FROM entries "
+                "WHERE gate_id = 'gate-A' AND temp_source = 'clinical'"
+            ).fetchone()
+            audit = conn.execute(
+                "SELECT actor, action, subject, details FROM audit_log "
+                "WHERE action = 'clinical_reading'"
+            ).fetchall()
+        officer, note, _source, entry_id = tuple(row)
+        assert officer == "Petugas Rina"
+        assert note.startswith(f"clinical reading for entry {referred.entry_id}")
+        assert "recorded offline" in note
+        assert [tuple(r)[:3] for r in audit] == [
+            ("Petugas Rina", "clinical_reading", f"entry:{entry_id}")
+        ]
+        assert "admitted/admitted" in audit[0][3]
+    finally:
+        proxy.close()

@@ -21,6 +21,7 @@ from kiosk.domain.admission import Kind
 from kiosk.domain.clock import business_date
 from kiosk.domain.reasons import Outcome
 from kiosk.errors import InputError
+from kiosk.services.daystatus import day_counts
 from kiosk.storage import entry_log
 from kiosk.storage import repository as repo
 from ui.helpers import kiosk
@@ -180,10 +181,9 @@ def day_summary(day: date) -> DaySummary:
     k = kiosk()
     conn = k.db.connection()
     office = k.config.site.office_id
-    counter = entry_log.day_counter(conn, office, day)
-    used, cap = counter if counter else (0, k.config.admission.daily_cap)
-    if day == _today():
-        cap = k.config.admission.daily_cap
+    today_cap = k.config.admission.daily_cap if day == _today() else None
+    counts = day_counts(conn, office, day, gate_id=k.config.site.gate_id, cap=today_cap)
+    used, cap = counts.admitted, counts.cap or k.config.admission.daily_cap
     zone = k.config.site.zone
     hours = [0] * 24
     for instant in entry_log.admitted_times(conn, office, day):
@@ -199,7 +199,7 @@ def day_summary(day: date) -> DaySummary:
         day=day,
         used=used,
         cap=cap,
-        outcomes=repo.outcome_counts(conn, office, day),
+        outcomes=counts.outcomes,
         reasons=entry_log.reason_counts(conn, office, day),
         bars=bars,
         chart_max=top,

@@ -1,20 +1,21 @@
 """Admin pages that change things: settings (cap, threshold, hours, retention) and users.
 
 Settings are validated by the one configuration schema and applied to the
-running kiosk at once; another process sharing the database picks a change
-up within :data:`SETTINGS_RECHECK_S` (it compares the settings' version).
+running kiosk at once (:meth:`kiosk.services.runtime.Kiosk.save_settings`, which hands
+the new effective configuration to every component); another process sharing the
+database picks a change up within ``SETTINGS_RECHECK_S`` (it compares the settings'
+version).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from kiosk.config import DAYS, Config
+from kiosk.config import DAYS
 from kiosk.errors import InputError
 from kiosk.services import settings as settings_service
 from kiosk.services.accounts import ROLES
@@ -23,7 +24,6 @@ from ui.security import accounts, requires, user
 
 bp = Blueprint("admin_manage", __name__, url_prefix="/admin")
 
-SETTINGS_RECHECK_S = 10.0
 LABELS = {
     "admission.daily_cap": _l("Daily cap (citizens per day)"),
     "admission.fever_threshold_c": _l("Fever threshold (°C)"),
@@ -33,35 +33,15 @@ LABELS = {
     "admission.undo_window_minutes": _l("Undo window (minutes)"),
     "retention.days": _l("Keep citizen entries (days)"),
 }
-BASE_CONFIG = "kiosk_base_config"
 
 
 def init_settings(app: Flask) -> None:
-    """Remember the file's configuration and run with the stored overrides applied."""
-    k = app.extensions["kiosk"]
-    app.extensions[BASE_CONFIG] = k.config
-    version: list[str | None] = [None]
-    checked = [0.0]
+    """Every request first picks up settings changed by another process (one look per 10 s)."""
 
-    def sync() -> None:
-        now = time.monotonic()
-        if now - checked[0] < SETTINGS_RECHECK_S and version[0] is not None:
-            return
-        checked[0] = now
-        current = settings_service.version(k.db)
-        if current != version[0]:
-            version[0] = current
-            _apply(app, settings_service.effective_config(k.db, app.extensions[BASE_CONFIG]))
+    def refresh() -> None:
+        app.extensions["kiosk"].refresh_settings()
 
-    with app.app_context():
-        sync()
-    app.before_request(sync)
-
-
-def _apply(app: Flask, config: Config) -> None:
-    k = app.extensions["kiosk"]
-    k.config = config
-    k.gate.apply_config(config)
+    app.before_request(refresh)
 
 
 def _form_changes() -> dict[str, Any]:
@@ -77,24 +57,16 @@ def _form_changes() -> dict[str, Any]:
 @bp.route("/settings", methods=["GET", "POST"])
 @requires("admin")
 def settings() -> Any:
-    from flask import current_app
 
     k = kiosk()
     error = None
     status = 200
     if request.method == "POST":
         try:
-            config = settings_service.save(
-                k.db,
-                current_app.extensions[BASE_CONFIG],
-                _form_changes(),
-                who=user().username,
-                now=k.gate.clock(),
-            )
+            k.save_settings(_form_changes(), who=user().username, now=k.gate.clock())
         except InputError as exc:
             error, status = str(exc), 400
         else:
-            _apply(current_app._get_current_object(), config)  # type: ignore[attr-defined]
             flash(_("Settings saved and applied."), "ok")
             return redirect("/admin/settings", code=303)
     values = {
@@ -108,7 +80,7 @@ def settings() -> Any:
         values=values,
         days=DAYS,
         error=error,
-        file_config=current_app.extensions[BASE_CONFIG],
+        file_config=k.base_config or k.config,
         current_value=settings_service.current_value,
         labels=LABELS,
     ), status

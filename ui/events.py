@@ -111,10 +111,11 @@ class EventHub:
     def attach(self, gate: GateService) -> None:
         """Listen to ``gate``: its phases, interim steps and results."""
         self._gate = gate
-        gate.phase_listeners.append(self._on_phase)
-        gate.interim_listeners.append(self._on_interim)
-        gate.listeners.append(self._on_result)
-        gate.status_listeners.append(self._on_status)
+        events = gate.events
+        events.phases.append(self._on_phase)
+        events.interims.append(self._on_interim)
+        events.results.append(self._on_result)
+        events.statuses.append(self._on_status)
 
     def _on_phase(self, phase: str, progress: float) -> None:
         self.publish(Event("phase", (phase, progress)))
@@ -133,10 +134,11 @@ class EventHub:
         self.stopped = True
         gate, self._gate = self._gate, None
         if gate is not None:
-            _discard(gate.phase_listeners, self._on_phase)
-            _discard(gate.interim_listeners, self._on_interim)
-            _discard(gate.listeners, self._on_result)
-            _discard(gate.status_listeners, self._on_status)
+            events = gate.events
+            _discard(events.phases, self._on_phase)
+            _discard(events.interims, self._on_interim)
+            _discard(events.results, self._on_result)
+            _discard(events.statuses, self._on_status)
         with self._lock:
             subs, self._subs = list(self._subs), set()
         for sub in subs:

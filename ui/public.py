@@ -151,17 +151,6 @@ def today() -> Any:
     return jsonify(kiosk().gate.today())
 
 
-@bp.get("/api/last")
-@public
-def last() -> Any:
-    k = kiosk()
-    result = k.gate.last_result
-    return jsonify(
-        result=result.as_json(lang()) if result else None,
-        scanner=k.scanner_status()["status"],
-    )
-
-
 # -- what the screen shows (worded here, in the request's language) -----------------------
 
 

@@ -11,7 +11,9 @@ collected so far to :func:`assess`, which answers *wait* or gives the final
 3. The reading is *stable* when the last ``window`` samples after settling are
    all inside the skin window and spread (max − min) by at most
    ``max_spread_c``; the reading is then their mean, classified and estimated.
-4. After ``timeout_s`` without a stable reading: nobody came → ``NO_PERSON``
+4. A sample the thermometer fails to give is skipped; ``max_sensor_errors`` failures in a
+   row (or one at the end of ``timeout_s``) make the visit a sensor fault.
+5. After ``timeout_s`` without a stable reading: nobody came → ``NO_PERSON``
    ("step closer"); somebody moved about → ``UNSTABLE``.
 """
 
@@ -45,6 +47,16 @@ class MeasurementPolicy:
     window: int = 4
     max_spread_c: float = 0.3
     timeout_s: float = 4.0
+    max_sensor_errors: int = 3
+    """Failed samples in a row (each after the driver's own retries) that make a fault."""
+
+    def gives_up(self, errors_in_a_row: int, elapsed_s: float) -> bool:
+        """Is a failed sample the end of the visit (sensor fault), or is one more tried?
+
+        One failed sample is a glitch (relay EMI, a process paused past the driver's retry
+        budget): sampling goes on while the visit's time lasts. Repeated failures are a fault.
+        """
+        return errors_in_a_row >= self.max_sensor_errors or elapsed_s >= self.timeout_s
 
 
 def assess(

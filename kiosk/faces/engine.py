@@ -27,7 +27,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -97,6 +97,17 @@ class Box:
 
     def as_tuple(self) -> tuple[int, int, int, int]:
         return (self.top, self.right, self.bottom, self.left)
+
+
+class FaceStack(Protocol):
+    """What the pipeline and the enrolment checks call: a :class:`FaceEngine` in this process,
+    or :class:`kiosk.faces.remote.FaceWorker` running one in a process of its own."""
+
+    def locate(self, image: Image, *, upsample: int = 0) -> list[Box]: ...
+
+    def landmarks(self, image: Image, box: Box) -> npt.NDArray[np.float64]: ...
+
+    def encode(self, rgb: Image, box: Box, *, jitters: int = 1) -> Encoding: ...
 
 
 def models_folder(configured: str | Path | None = None) -> Path:
@@ -250,6 +261,7 @@ __all__ = [
     "Box",
     "Encoding",
     "FaceEngine",
+    "FaceStack",
     "FaceStackUnavailable",
     "Image",
     "face_distance",

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from drivers.base import Frame
-from kiosk.faces.engine import Box, FaceEngine
+from kiosk.faces.engine import Box, FaceStack
 from kiosk.faces.images import frame_to_rgb, shrink, to_gray
 from kiosk.faces.liveness import FacePoint, Motion, MotionPolicy, assess_motion
 from kiosk.faces.matcher import EMPTY_GALLERY, Gallery, Match
@@ -110,7 +110,7 @@ class FacePipeline:
 
     def __init__(
         self,
-        engine: FaceEngine,
+        engine: FaceStack,
         settings: PipelineSettings | None = None,
         *,
         gallery: Callable[[], Gallery] | None = None,

@@ -15,7 +15,7 @@ from enum import StrEnum
 import cv2
 import numpy as np
 
-from kiosk.faces.engine import Box, Encoding, FaceEngine, Image
+from kiosk.faces.engine import Box, Encoding, FaceStack, Image
 from kiosk.faces.images import shrink, to_gray
 
 STILL_MAX_SIDE = 1600
@@ -48,7 +48,7 @@ class PhotoVerdict:
         return self.rejection is None
 
 
-def find_faces(engine: FaceEngine, rgb: Image) -> list[Box]:
+def find_faces(engine: FaceStack, rgb: Image) -> list[Box]:
     """Every face in a still photo, in full-resolution coordinates."""
     h, w = rgb.shape[:2]
     gray = to_gray(rgb, rgb=True)
@@ -70,7 +70,7 @@ def sharpness(rgb: Image, box: Box) -> float:
 
 
 def check_photo(
-    engine: FaceEngine, rgb: Image, *, name: str, min_face_px: int, min_sharpness: float
+    engine: FaceStack, rgb: Image, *, name: str, min_face_px: int, min_sharpness: float
 ) -> PhotoVerdict:
     """Encode the single face of an enrolment photo, or say why the photo is refused."""
     boxes = find_faces(engine, rgb)

@@ -24,7 +24,7 @@ import numpy as np
 
 from kiosk.config import Config
 from kiosk.errors import InputError
-from kiosk.faces.engine import Box, FaceEngine, Image, load_engine
+from kiosk.faces.engine import Box, FaceStack, Image, load_engine
 from kiosk.faces.matcher import EMPTY_GALLERY, Gallery, Match
 from kiosk.faces.pins import check_pin_format, hash_pin, verify_pin
 from kiosk.faces.quality import PhotoVerdict, Rejection, check_photo, find_faces, same_person
@@ -81,8 +81,8 @@ class FaceRegistry:
         config: Config,
         db: Any,
         *,
-        engine: FaceEngine | None = None,
-        engine_loader: Callable[[], FaceEngine] | None = None,
+        engine: FaceStack | None = None,
+        engine_loader: Callable[[], FaceStack] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
@@ -103,7 +103,7 @@ class FaceRegistry:
         return self.config.data_dir / self.settings.key_file
 
     @property
-    def engine(self) -> FaceEngine:
+    def engine(self) -> FaceStack:
         if self._engine is None:
             self._engine = self._engine_loader()
         return self._engine

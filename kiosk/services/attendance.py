@@ -1,15 +1,25 @@
 """Staff attendance at the gate: camera frames → recognised staff → screened → clock-in/out.
 
 Wiring: the scanner thread hands every frame to :meth:`AttendanceService.offer`, which only
-keeps the newest one; a worker thread runs the face pipeline on it (so face work never slows
-QR scanning), and when a staff member has been followed long enough it measures their
+keeps the newest one (frames arriving while one is processed are dropped); a worker thread
+runs the face pipeline on it (so face work never slows QR scanning). dlib itself — detection,
+landmarks, encoding — runs in the face worker *process*
+(:class:`~kiosk.faces.remote.FaceWorker`): it holds the GIL for ~100 ms per encoding, which in
+this process would stall the thermometer's read deadline and the watchdog. The thread here
+waits for its answers with the GIL released; matching (sub-millisecond) stays here with the
+gallery. When a staff member has been followed long enough the thread measures their
 temperature through the gate's own thermometer path (:meth:`GateService.screen`), checks
-liveness, decides with :func:`kiosk.domain.attendance.decide_staff` and records the gate
-entry (kind ``staff``, never a citizen slot) and the attendance mark in one transaction.
-Only then are the gate outputs driven, as for any other decision.
+liveness and hands the visit to the gate's one recorder (:mod:`kiosk.services.recorder`),
+which decides with :func:`kiosk.domain.attendance.decide_staff` and records the gate entry
+(kind ``staff``, never a citizen slot) and the attendance mark in one transaction — or
+journals both while a shared database is away, to be uploaded once it returns. Only then
+are the gate outputs driven, as for any other decision.
 
 Status: ``disabled`` (``attendance.enabled = false``), ``unavailable`` (the face stack could
-not be loaded: the reason is in ``error``; the gate works on), or ``ok``.
+not be loaded, or its worker process died and is being restarted with backoff: the reason is
+in ``error``; the gate works on), or ``ok``. Enrolment through the admin pages uses the worker
+too (started on first use when attendance is disabled), so no dlib call runs in the gate's
+process.
 """
 
 from __future__ import annotations
@@ -18,29 +28,24 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
 from typing import Any
 
 from drivers.base import Frame
 from kiosk.config import Config
-from kiosk.domain.admission import Decision, Kind, Visit, decide
-from kiosk.domain.attendance import Check, Mark, classify, decide_staff, passed_checks
-from kiosk.domain.clock import business_date
-from kiosk.domain.reasons import Outcome, Reason
+from kiosk.domain.admission import Kind, Visit
+from kiosk.domain.attendance import passed_checks
 from kiosk.domain.temperature import TemperatureReading
-from kiosk.errors import InputError, KioskError, StorageError
+from kiosk.errors import InputError, KioskError
+from kiosk.faces.engine import FaceStack, FaceStackUnavailable
 from kiosk.faces.images import frame_to_rgb
 from kiosk.faces.liveness import Motion, MotionPolicy
 from kiosk.faces.pins import PinGuard
 from kiosk.faces.pipeline import Candidate, FacePipeline, PipelineSettings
 from kiosk.faces.registry import FaceRegistry
+from kiosk.faces.remote import FaceWorker
 from kiosk.faces.report import attendance_policy
 from kiosk.services.gate import GateResult, GateService
-from kiosk.storage import Entry
-from kiosk.storage import repository as repo
-from kiosk.storage import staff as store
+from kiosk.services.recorder import Request, StaffVisit
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +76,26 @@ class AttendanceService:
         status: str = "disabled",
         error: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        faces: FaceWorker | None = None,
     ) -> None:
         self.config = config
         self.db = db
         self.gate = gate
-        self.registry = registry or FaceRegistry(config, db)
-        self.status = status
-        self.error = error
+        self.faces = faces
+        """The face worker process (``None``: not started, or a registry with its own engine)."""
+        self._faces_lock = threading.Lock()
+        self.registry = registry or FaceRegistry(
+            config, db, engine=faces, engine_loader=self._face_stack
+        )
+        self._status = status
+        self._error = error
         self.policy = attendance_policy(config)
         self.pipeline: FacePipeline | None = None
         if status == "ok":
             self.pipeline = FacePipeline(
-                self.registry.engine, pipeline_settings(config), gallery=self.registry.gallery
+                faces if faces is not None else self.registry.engine,
+                pipeline_settings(config),
+                gallery=self.registry.gallery,
             )
         self.pins = PinGuard()
         self._monotonic = monotonic
@@ -95,18 +108,45 @@ class AttendanceService:
 
     @classmethod
     def start(cls, config: Config, db: Any, gate: GateService) -> AttendanceService:
-        """Check the face stack now (not at the first face), never letting it end the process."""
-        registry = FaceRegistry(config, db)
+        """Start the face worker now (not at the first face) and wait until it has loaded the
+        models or failed; never lets the face stack end the gate's process."""
         if not config.attendance.enabled:
-            return cls(config, db, gate, registry=registry, status="disabled")
+            return cls(config, db, gate, status="disabled")
+        faces = FaceWorker(config.attendance.models_dir or None).start()
+        service = cls(config, db, gate, status="ok", faces=faces)
         try:
-            _ = registry.engine  # loads dlib and the models, or raises FaceStackUnavailable
-            registry.cipher(create=True)
-            registry.gallery(max_age_s=0)
+            service.registry.cipher(create=True)
+            service.registry.gallery(max_age_s=0)
         except KioskError as exc:
             log.error("staff face attendance unavailable: %s", exc)
-            return cls(config, db, gate, registry=registry, status="unavailable", error=str(exc))
-        return cls(config, db, gate, registry=registry, status="ok")
+            faces.close()
+            service.faces, service.pipeline = None, None
+            service._status, service._error = "unavailable", str(exc)
+        return service
+
+    @property
+    def status(self) -> str:
+        """``disabled``, ``unavailable`` or ``ok`` (the face worker's state while it runs)."""
+        if self._status == "ok" and self.faces is not None and self.faces.status != "ok":
+            return "unavailable"
+        return self._status
+
+    @property
+    def error(self) -> str | None:
+        if self._status == "ok" and self.faces is not None and self.faces.status != "ok":
+            return self.faces.error
+        return self._error
+
+    def _face_stack(self) -> FaceStack:
+        """The registry's engine when attendance is off: the worker, started on first use
+        (enrolment ahead of enabling attendance), so dlib never runs in this process."""
+        with self._faces_lock:
+            if self.faces is None:
+                self.faces = FaceWorker(self.config.attendance.models_dir or None).start()
+            faces = self.faces
+        if faces.status != "ok":
+            raise FaceStackUnavailable(faces.error or "the face worker is not running")
+        return faces
 
     def status_json(self) -> dict[str, Any]:
         enrolled = None
@@ -119,7 +159,7 @@ class AttendanceService:
 
     # -- the worker ------------------------------------------------------------------
     def start_worker(self) -> None:
-        if self.status != "ok" or self._thread is not None:
+        if self.pipeline is None or self._thread is not None:
             return
         self._thread = threading.Thread(target=self._run, name="kiosk-faces", daemon=True)
         self._thread.start()
@@ -130,6 +170,8 @@ class AttendanceService:
             self._wake.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        if self.faces is not None:
+            self.faces.close()
 
     def offer(self, frame: Frame) -> None:
         """A new camera frame (called by the scanner thread; returns at once)."""
@@ -164,6 +206,9 @@ class AttendanceService:
                 continue
             try:
                 self.process_frame(frame, self._monotonic())
+            except FaceStackUnavailable:  # the worker was lost; it logged why and restarts
+                if self.pipeline is not None:
+                    self.pipeline.reset()
             except Exception:
                 log.exception("face attendance: a frame failed; going on")
 
@@ -171,7 +216,9 @@ class AttendanceService:
         """Run one frame through the pipeline; a decision when a staff member was ready."""
         if self.pipeline is None:
             return None
-        if len(self.registry.gallery()) == 0:
+        if (self.faces is not None and self.faces.status != "ok") or len(
+            self.registry.gallery()
+        ) == 0:
             self.pipeline.reset()
             return None
         outcome = self.pipeline.process(frame, t)
@@ -186,25 +233,13 @@ class AttendanceService:
         assert staff_id is not None
         reading = self.gate.screen()
         checks = passed_checks(reading, candidate.motion is Motion.NATURAL, self.policy)
-        now, trusted = self._now()
-        decision = decide_staff(
-            reading=reading,
-            checks=checks,
-            policy=self.gate.policy,
-            now=now,
-            date_trusted=trusted,
-            safe_mode=getattr(self.gate, "safe_mode", False),
+        passed = ",".join(sorted(checks))
+        note = (
+            f"staff #{staff_id} by face; liveness passed: {passed or 'none'} "
+            f"(motion {candidate.motion}); d={candidate.match.distance:.3f}"
         )
-        return self._record(
-            staff_id,
-            decision,
-            reading,
-            now,
-            method="face",
-            checks=checks,
-            distance=candidate.match.distance,
-            motion=candidate.motion,
-        )
+        staff = StaffVisit(staff_id, "face", checks=checks, distance=candidate.match.distance)
+        return self._record(staff, reading, note)
 
     def clock_with_pin(self, staff_id: int, pin: str) -> GateResult:
         """A staff member without face data types their number and PIN at the gate.
@@ -219,111 +254,26 @@ class AttendanceService:
             raise InputError("wrong staff number or PIN")
         self.pins.succeeded(staff_id)
         reading = self.gate.screen()
-        now, trusted = self._now()
-        decision = decide(
-            visit=Visit(Kind.STAFF),
-            reading=reading,
-            used_today=0,
-            policy=self.gate.policy,
-            now=now,
-            date_trusted=trusted,
-            safe_mode=getattr(self.gate, "safe_mode", False),
-        )
-        return self._record(staff_id, decision, reading, now, method="pin", checks=frozenset())
-
-    def _now(self) -> tuple[datetime, bool]:
-        guard = getattr(self.gate, "clock_guard", None)
-        if guard is not None:
-            now, trusted = guard.now()
-            return now, bool(trusted)
-        return self.gate.clock(), True
+        return self._record(StaffVisit(staff_id, "pin"), reading, f"staff #{staff_id} by pin")
 
     def _record(
-        self,
-        staff_id: int,
-        decision: Decision,
-        reading: TemperatureReading | None,
-        now: datetime,
-        *,
-        method: str,
-        checks: frozenset[Check],
-        distance: float | None = None,
-        motion: Motion | None = None,
+        self, staff: StaffVisit, reading: TemperatureReading | None, note: str
     ) -> GateResult:
-        day = business_date(now, self.policy.zone)
-        passed = ",".join(sorted(checks))
-        note = f"staff #{staff_id} by {method}"
-        if method == "face":
-            note += f"; liveness passed: {passed or 'none'} (motion {motion}); d={distance:.3f}"
-        try:
-            with self.db.transaction() as conn:
-                entry_id = repo.insert_entry(conn, self._entry(decision, reading, now, day, note))
-                mark = None
-                if decision.outcome is Outcome.ADMITTED:
-                    earlier = store.counted_marks_since(conn, staff_id, day - timedelta(days=1))
-                    mark = classify(now, earlier, self.policy)
-                if mark is not Mark.REPEAT:
-                    store.add_mark(
-                        conn,
-                        store.AttendanceMark(
-                            staff_id=staff_id,
-                            ts=now,
-                            business_date=day,
-                            gate_id=self.config.site.gate_id,
-                            kind=mark.value if mark else "refused",
-                            method=method,
-                            reason=decision.reason.value,
-                            checks=passed,
-                            distance=distance,
-                            temp_estimated_c=reading.estimated_c if reading else None,
-                            entry_id=entry_id,
-                        ),
-                    )
-        except StorageError as exc:
-            log.error("cannot record a staff decision: %s", exc)
-            decision, entry_id = Decision(Outcome.REFER, Reason.CANNOT_RECORD), None
-            mark = None
+        """Through the gate's one recorder: decided, stored (or journalled) and signalled."""
+        visit = Visit(Kind.STAFF, note=note)
+        result = self.gate.recorder.record(Request(visit, reading, staff=staff))
+        d = result.decision
         log.info(
             "staff #%s by %s: %s/%s, mark %s, liveness passed: %s",
-            staff_id,
-            method,
-            decision.outcome.value,
-            decision.reason.value,
-            mark.value if mark else "-",
-            passed or "none",
+            staff.staff_id,
+            staff.method,
+            d.outcome.value,
+            d.reason.value,
+            d.detail.get("mark", "-"),
+            ",".join(sorted(staff.checks or ())) or "none",
         )
-        detail = dict(decision.detail)
-        if mark is not None:
-            detail["mark"] = mark.value
-        decision = replace(decision, detail=MappingProxyType(detail))
-        result = GateResult(decision, entry_id, reading, day, now, Kind.STAFF)
         self.last_result = result
-        self.gate._signal(result)  # the gate's one path to outputs and screens
         return result
-
-    def _entry(
-        self,
-        decision: Decision,
-        reading: TemperatureReading | None,
-        now: datetime,
-        day: Any,
-        note: str,
-    ) -> Entry:
-        return Entry(
-            ts=now.astimezone(UTC),
-            business_date=day,
-            office_id=self.gate.policy.office_id,
-            gate_id=self.config.site.gate_id,
-            kind=Kind.STAFF.value,
-            outcome=decision.outcome.value,
-            reason=decision.reason.value,
-            uses_slot=False,
-            temp_object_c=reading.object_c if reading else None,
-            temp_ambient_c=reading.ambient_c if reading else None,
-            temp_estimated_c=reading.estimated_c if reading else None,
-            temp_source=reading.source if reading and reading.estimated_c is not None else None,
-            note=note,
-        )
 
 
 __all__ = ["AttendanceService", "pipeline_settings"]

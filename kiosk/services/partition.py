@@ -20,46 +20,61 @@ journal entry is uploaded once (idempotency key ``offline:<gate>:<id>``, so a
 crash mid-way uploads nothing twice), a slot-using entry consumes one reserved
 slot, and a booking that meanwhile used a slot at another gate is stored
 without a second slot. The global total therefore stays ≤ cap.
+
+This module keeps the state (reachable or not, since when), the reserve and the journal,
+and runs the probe. Deciding and recording — online or into the journal, with the same
+fields and audit rows — is the recorder's job (:mod:`kiosk.services.recorder`), which also
+provides :attr:`PartitionGuard.upload`, the one way a journalled entry reaches the shared
+database.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kiosk import bookings
-from kiosk.domain.admission import BookingFacts, Decision, Kind, Visit, decide, precheck
-from kiosk.domain.clock import business_date
-from kiosk.domain.reasons import Outcome, Reason
-from kiosk.domain.temperature import TemperatureReading
+from kiosk.config import Config
 from kiosk.errors import StorageError
-from kiosk.storage import Database, reservations
-from kiosk.storage import repository as repo
-
-if TYPE_CHECKING:
-    from kiosk.services.gate import GateResult, GateService
+from kiosk.storage import Database, Entry, reservations
 
 log = logging.getLogger(__name__)
 
 JOURNAL_NAME = "partition-journal.db"
 
+Upload = Callable[[Any, Entry, dict[str, Any]], None]
+
+
+def _no_upload(_conn: Any, _entry: Entry, _extras: dict[str, Any]) -> None:
+    raise StorageError("no recorder attached to upload the journal")
+
 
 class PartitionGuard:
-    def __init__(self, gate: GateService, *, mono: Callable[[], float] = time.monotonic) -> None:
-        config = gate.config
-        self.gate = gate
-        self.enabled = getattr(gate.db, "dialect", "sqlite") != "sqlite"
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        *,
+        today: Callable[[], date],
+        cap: Callable[[], int],
+        mono: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.enabled = getattr(db, "dialect", "sqlite") != "sqlite"
         self.after_s = config.partition.after_s
         self.reserve = config.partition.reserve_slots
         self.probe_s = config.partition.probe_s
         self.office = config.site.office_id
         self.gate_id = config.site.gate_id
+        self._today = today
+        self._cap = cap
         self.mono = mono
+        self.upload: Upload = _no_upload
+        """Stores one journalled entry in the shared database (set by the recorder)."""
         self.unreachable_since: float | None = None
         self.last_error: str | None = None
         self.reconciled = 0
@@ -111,10 +126,6 @@ class PartitionGuard:
             "reconciled": self.reconciled,
         }
 
-    def _today(self) -> date:
-        now, _ = self.gate.clock_guard.now()
-        return business_date(now, self.gate.policy.zone)
-
     # -- while connected -----------------------------------------------------
     def use_reserve(self, conn: Any, day: date) -> bool:
         """At the cap: use one of this gate's own reserved slots (inside the record tx)."""
@@ -125,9 +136,9 @@ class PartitionGuard:
         if not self.enabled or self.journal is None:
             return
         try:
-            with self.gate.db.transaction() as conn:
+            with self.db.transaction() as conn:
                 held = reservations.top_up(
-                    conn, self.office, day, self.gate_id, self.reserve, self.gate.policy.daily_cap
+                    conn, self.office, day, self.gate_id, self.reserve, self._cap()
                 )
         except StorageError as exc:
             self.failed(exc)
@@ -135,67 +146,11 @@ class PartitionGuard:
         with self.journal.transaction() as jconn:
             reservations.set_held(jconn, self.office, day, self.gate_id, held)
 
-    # -- while partitioned ---------------------------------------------------
-    def record_offline(
-        self,
-        kind: Kind,
-        *,
-        text: str | None = None,
-        visit: Visit | None = None,
-        reading: TemperatureReading | None = None,
-        idempotency_key: str | None = None,
-    ) -> GateResult:
-        """Decide and record one visit against the journal (the gate is degraded)."""
-        from kiosk.services.gate import GateResult, _result_from_entry
-
-        assert self.journal is not None
-        gate = self.gate
-        now, trusted = gate.clock_guard.now()
-        day = business_date(now, gate.policy.zone)
-        forced: Decision | None = None
-        with self.journal.transaction(write=False) as conn:
-            if idempotency_key and (
-                earlier := repo.entry_by_idempotency_key(conn, idempotency_key)
-            ):
-                return _result_from_entry(earlier)
-            if kind is Kind.BOOKING:
-                assert text is not None
-                if bookings.is_signed_code(text):
-                    facts = bookings.lookup_facts(
-                        conn, text, business_day=day, keyring=gate.keyring
-                    )
-                else:  # a plain id needs the shared booking list
-                    facts = BookingFacts(booking_id=bookings.parse_plain_code(text))
-                    forced = Decision(Outcome.REFER, Reason.DEGRADED)
-                visit = Visit(Kind.BOOKING, booking=facts)
-        assert visit is not None
-        measure = forced is None and reading is None and kind is not Kind.PRIORITY
-        if measure and not precheck(visit=visit, policy=gate.policy, now=now, date_trusted=trusted):
-            reading = gate.screen()
-        with self.journal.transaction() as conn:
-            decision = forced or decide(
-                visit=visit,
-                reading=reading,
-                used_today=0,  # the shared count is unknown: the reserve is the limit
-                policy=gate.policy,
-                now=now,
-                date_trusted=trusted,
-            )
-            if decision.uses_slot and not reservations.consume(
-                conn, self.office, day, self.gate_id
-            ):
-                decision = Decision(Outcome.REFER, Reason.DEGRADED)
-            entry = gate._entry(visit, reading, decision, now, day, idempotency_key)
-            entry_id = repo.insert_entry(conn, replace(entry, note=_offline_note(entry.note)))
-        result = GateResult(decision, entry_id, reading, day, now, visit.kind)
-        gate._signal(result)
-        return result
-
     # -- back online -----------------------------------------------------------
     def probe(self) -> bool:
         """Try the shared database; on success reconcile the journal and top up the reserve."""
         try:
-            with self.gate.db.transaction(write=False) as conn:
+            with self.db.transaction(write=False) as conn:
                 conn.execute("SELECT 1").fetchone()
         except StorageError as exc:
             self.failed(exc)
@@ -219,11 +174,18 @@ class PartitionGuard:
             while True:
                 with self.journal.transaction(write=False) as jconn:
                     batch = reservations.journal_entries(jconn)
+                    extras = {
+                        e.id: reservations.journal_extras(jconn, e.id)
+                        for e in batch
+                        if e.id is not None
+                    }
                 if not batch:
                     break
                 for entry in batch:
                     assert entry.id is not None
-                    self._upload(entry)
+                    payload = extras.get(entry.id)
+                    with self.db.transaction() as conn:
+                        self.upload(conn, entry, json.loads(payload) if payload else {})
                     with self.journal.transaction() as jconn:
                         reservations.delete_journal_entry(jconn, entry.id)
                     uploaded += 1
@@ -231,37 +193,6 @@ class PartitionGuard:
             self.reconciled += uploaded
             log.warning("reconciled %s decisions recorded while offline", uploaded)
         return uploaded
-
-    def _upload(self, entry: repo.Entry) -> None:
-        key = entry.idempotency_key or f"offline:{self.gate_id}:{entry.id}"
-        with self.gate.db.transaction() as conn:
-            if repo.entry_by_idempotency_key(conn, key) is not None:
-                return  # uploaded before a crash, journal row not yet deleted
-            uses_slot, note = entry.uses_slot, entry.note
-            day = entry.business_date
-            if uses_slot:
-                if entry.booking_id and reservations.slot_used_by_booking(
-                    conn, entry.booking_id, day
-                ):
-                    uses_slot = False
-                    note = f"{note}; booking already used a slot at another gate"
-                elif (
-                    # Never expected (reserves are never released); stay within the cap anyway.
-                    not reservations.consume(conn, self.office, day, self.gate_id)
-                    and repo.take_slot(conn, self.office, day, self.gate.policy.daily_cap) is None
-                ):
-                    uses_slot = False
-                    note = f"{note}; no reserved slot left when reconciled"
-            repo.insert_entry(
-                conn, replace(entry, id=None, uses_slot=uses_slot, note=note, idempotency_key=key)
-            )
-            repo.add_audit(
-                conn,
-                "system",
-                "offline_reconciled",
-                subject=f"gate:{self.gate_id}",
-                details=f"{entry.kind} {entry.outcome}/{entry.reason} at {entry.ts.isoformat()}",
-            )
 
     # -- background probe --------------------------------------------------------
     def start(self) -> None:
@@ -287,7 +218,3 @@ class PartitionGuard:
         self.stop()
         if self.journal is not None:
             self.journal.close()
-
-
-def _offline_note(note: str | None) -> str:
-    return f"{note}; recorded offline" if note else "recorded offline"

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from drivers.base import Camera
-from kiosk.booking_sources import SyncResult, sync_day_list
+from kiosk.bookings import SyncResult, sync_day_list
 from kiosk.config import Config
 from kiosk.domain.clock import business_date
+from kiosk.errors import StorageError
+from kiosk.services import settings as settings_service
 from kiosk.services.attendance import AttendanceService
 from kiosk.services.devices import Devices, MissingCamera, Simulator, open_devices
 from kiosk.services.gate import GateResult, GateService
@@ -23,6 +26,9 @@ from kiosk.services.sync_scheduler import SyncScheduler, daily_slots
 from kiosk.storage import Database, open_database
 
 log = logging.getLogger(__name__)
+
+SETTINGS_RECHECK_S = 10.0
+"""How often a running kiosk looks for admin settings changed by another process."""
 
 
 @dataclass
@@ -37,6 +43,10 @@ class Kiosk:
     """Set when the database was found damaged at start-up (see kiosk.services.safemode)."""
     attendance: AttendanceService | None = None
     """Staff face attendance (status disabled / unavailable / ok; never stops the gate)."""
+    base_config: Config | None = None
+    """The file's configuration; ``config`` is the effective one (file + admin settings)."""
+    _settings_version: str | None = field(default=None, repr=False)
+    _settings_checked: float = field(default=0.0, repr=False)
 
     @property
     def simulator(self) -> Simulator | None:
@@ -59,6 +69,9 @@ class Kiosk:
             applied = db.migrate()
             if applied:
                 log.info("database %s migrated to version %s", db.describe(), applied[-1])
+            # One effective configuration (file + admin settings), before anything runs.
+            base = config
+            version, config = _effective(db, base)
             # Never raises for a missing device: real mode retries it (gate closed meanwhile).
             devices = open_devices(config, on_change=lambda: _call_each(changed))
         except BaseException:
@@ -71,7 +84,8 @@ class Kiosk:
             on_hold=gate.confirm_last_referral,
             on_presence=gate.presence,
         )
-        kiosk = cls(config, db, devices, gate, safe_mode=safe_mode)
+        kiosk = cls(config, db, devices, gate, safe_mode=safe_mode, base_config=base)
+        kiosk._settings_version = version
         kiosk.attendance = AttendanceService.start(config, db, gate)  # reports, never raises
         return kiosk
 
@@ -80,7 +94,7 @@ class Kiosk:
 
         In simulation the simulator drives the camera and the pipeline directly.
         """
-        faces = self.attendance if self.attendance and self.attendance.status == "ok" else None
+        faces = self.attendance if self.attendance and self.attendance.pipeline else None
         if faces is not None:
             faces.start_worker()
             self.background.append(faces)
@@ -118,6 +132,43 @@ class Kiosk:
         purger.start()
         self.background.append(purger)
 
+    # -- the one effective configuration ---------------------------------------------------
+    def refresh_settings(self, *, max_age_s: float = SETTINGS_RECHECK_S) -> bool:
+        """Apply admin settings changed since the last look (by this or another process).
+
+        Looks at most every ``max_age_s`` seconds (0: now); True when something changed.
+        """
+        mono = time.monotonic()
+        if max_age_s and mono - self._settings_checked < max_age_s:
+            return False
+        self._settings_checked = mono
+        try:
+            current = settings_service.version(self.db)
+        except StorageError:
+            return False  # database away: keep running with what we have
+        if current == self._settings_version:
+            return False
+        version, config = _effective(self.db, self.base_config or self.config)
+        self._settings_version = version
+        self.apply_config(config)
+        return True
+
+    def save_settings(self, changes: dict[str, Any], *, who: str, now: Any) -> Config:
+        """Validate, store and apply admin settings (raises InputError naming the field)."""
+        config = settings_service.save(
+            self.db, self.base_config or self.config, changes, who=who, now=now
+        )
+        self._settings_version = settings_service.version(self.db)
+        self.apply_config(config)
+        return config
+
+    def apply_config(self, config: Config) -> None:
+        """Hand a new effective configuration to every component."""
+        self.config = config
+        self.gate.apply_config(config)
+        if self.attendance is not None:
+            self.attendance.config = config
+
     def alerts(self) -> list[dict[str, Any]]:
         """Open problems for the officer console (safe mode, devices, clock, storage, disk)."""
         alerts = device_alerts(self.device_status()) + gate_alerts(self.config, self.gate)
@@ -130,7 +181,11 @@ class Kiosk:
         return alerts
 
     def purge_expired(self) -> PurgeResult | None:
-        """Run the retention purge for today's business date, if that date is trusted."""
+        """Run the retention purge for today's business date, if that date is trusted.
+
+        Uses the effective ``retention.days`` (an administrator's setting wins over the file).
+        """
+        self.refresh_settings(max_age_s=0)
         now, trusted = self.gate.clock_guard.now()
         if not trusted:
             log.warning(
@@ -172,7 +227,8 @@ class Kiosk:
                 return first.pop()
             from drivers.camera_factory import open_camera
 
-            camera = open_camera(self.config.hardware.camera)
+            hw = self.config.hardware
+            camera = open_camera(hw.camera, picamera_python=hw.picamera_python)
             self.devices.camera = camera
             return camera
 
@@ -208,9 +264,20 @@ class Kiosk:
         for job in self.background:
             job.stop()
         self.background.clear()
+        if self.attendance is not None:
+            self.attendance.stop()  # ends the face worker process
         self.devices.close()
         self.gate.close()
         self.db.close()
+
+
+def _effective(db: Database, base: Config) -> tuple[str | None, Config]:
+    """``(settings version, file + admin settings)``; the file alone if they cannot be read."""
+    try:
+        return settings_service.version(db), settings_service.effective_config(db, base)
+    except StorageError as exc:
+        log.warning("admin settings cannot be read (%s): running with the file's values", exc)
+        return None, base
 
 
 def _call_each(callbacks: list[Callable[[], None]]) -> None:

@@ -1,6 +1,6 @@
 """Pull the booking system's day list on a schedule: at start-up, at the configured daily
 times, and 15 minutes before opening. A failed pull keeps the last good list (see
-:func:`kiosk.booking_sources.sync_day_list`) and is retried at the next slot.
+:func:`kiosk.bookings.sync.sync_day_list`) and is retried at the next slot.
 """
 
 from __future__ import annotations

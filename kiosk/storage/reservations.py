@@ -77,4 +77,19 @@ def journal_entries(conn: Any, limit: int = 200) -> list[Any]:
 
 
 def delete_journal_entry(conn: Any, entry_id: int) -> None:
+    conn.execute("DELETE FROM journal_extras WHERE entry_id = ?", (entry_id,))
     conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+
+
+def add_journal_extras(conn: Any, entry_id: int, payload: str) -> None:
+    """Audit rows and staff mark of a journalled entry (JSON), replayed at upload."""
+    conn.execute(
+        "INSERT INTO journal_extras (entry_id, payload) VALUES (?, ?)", (entry_id, payload)
+    )
+
+
+def journal_extras(conn: Any, entry_id: int) -> str | None:
+    row = conn.execute(
+        "SELECT payload FROM journal_extras WHERE entry_id = ?", (entry_id,)
+    ).fetchone()
+    return None if row is None else str(row[0])

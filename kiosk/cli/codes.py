@@ -1,6 +1,7 @@
 """CLI commands for signed booking codes, keys and QR diagnostics.
 
-Registered on the main ``kiosk`` group by :mod:`kiosk.cli`.
+``keys`` and ``qr`` are registered on the main group; ``booking issue`` and ``booking verify``
+join the ``booking`` group of :mod:`kiosk.cli.bookings`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import click
 
 from kiosk.bookings import clean_name, is_signed_code, parse_date
-from kiosk.cli import _load, _today, booking, config_option, main, open_database
+from kiosk.cli.common import business_today, config_option, load, open_database
 from kiosk.config import Config
 from kiosk.errors import ConfigError, InputError
 from kiosk.storage import Booking
@@ -58,7 +59,7 @@ def issue_signed(config: Config, *, day: str, name: str, service: str) -> tuple[
     return new, text
 
 
-@booking.command("issue")
+@click.command("issue")
 @config_option
 @click.option("--date", "day", required=True, help="Booking date, YYYY-MM-DD.")
 @click.option(
@@ -79,7 +80,7 @@ def booking_issue(
     from kiosk.domain.bookingcode import short_code
     from kiosk.tickets import render_ticket, write_ticket
 
-    config = _load(config_path)
+    config = load(config_path)
     new, text = issue_signed(config, day=day, name=name, service=service)
     ticket = render_ticket(
         qr_text=text,
@@ -99,7 +100,7 @@ def booking_issue(
     click.echo(text)
 
 
-@booking.command("verify")
+@click.command("verify")
 @config_option
 @click.argument("text")
 def booking_verify(config_path: Path | None, text: str) -> None:
@@ -108,14 +109,17 @@ def booking_verify(config_path: Path | None, text: str) -> None:
     from kiosk.messages import message
     from kiosk.services.gate import load_gate_keyring, policy_from
 
-    config = _load(config_path)
+    config = load(config_path)
     policy = policy_from(config)
     now = datetime.now(UTC)
     with open_database(config) as db:
         from kiosk.bookings import lookup_facts
 
         facts: BookingFacts = lookup_facts(
-            db.connection(), text, business_day=_today(config), keyring=load_gate_keyring(config)
+            db.connection(),
+            text,
+            business_day=business_today(config),
+            keyring=load_gate_keyring(config),
         )
     problem = precheck(visit=Visit(Kind.BOOKING, booking=facts), policy=policy, now=now)
     if problem is None:
@@ -126,7 +130,7 @@ def booking_verify(config_path: Path | None, text: str) -> None:
     raise SystemExit(1)
 
 
-@main.group()
+@click.group()
 def keys() -> None:
     """Signing keys for booking codes (public list at bookings.public_keys)."""
 
@@ -144,7 +148,7 @@ def keys_generate(config_path: Path | None, private_key: Path | None) -> None:
     """Create a key pair; the public half joins the gate's key list."""
     from kiosk.keys import generate_key
 
-    config = _load(config_path)
+    config = load(config_path)
     target = private_key or config.private_key_path
     if target is None:
         raise ConfigError(
@@ -152,7 +156,7 @@ def keys_generate(config_path: Path | None, private_key: Path | None) -> None:
         )
     config.public_keys_path.parent.mkdir(parents=True, exist_ok=True)
     entry = generate_key(
-        target, config.public_keys_path, today=_today(config), data_dir=config.data_dir
+        target, config.public_keys_path, today=business_today(config), data_dir=config.data_dir
     )
     click.echo(f"key {entry.key_id}: private {target}, public list {config.public_keys_path}")
 
@@ -163,7 +167,7 @@ def keys_list(config_path: Path | None) -> None:
     """List the public keys the gate accepts."""
     from kiosk.keys import read_key_list
 
-    config = _load(config_path)
+    config = load(config_path)
     for entry in read_key_list(config.public_keys_path):
         state = f"revoked {entry.revoked}" if entry.revoked else "active"
         click.echo(f"{entry.key_id}\tcreated {entry.created}\t{state}")
@@ -176,12 +180,12 @@ def keys_revoke(config_path: Path | None, key_id: str) -> None:
     """Revoke a key: every code it signed is refused from now on."""
     from kiosk.keys import revoke_key
 
-    config = _load(config_path)
-    entry = revoke_key(config.public_keys_path, key_id, today=_today(config))
+    config = load(config_path)
+    entry = revoke_key(config.public_keys_path, key_id, today=business_today(config))
     click.echo(f"key {entry.key_id} revoked on {entry.revoked}")
 
 
-@main.group()
+@click.group()
 def qr() -> None:
     """QR diagnostics."""
 
@@ -211,37 +215,6 @@ def _printable(text: str) -> str:
     return text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-@booking.command("sync")
-@config_option
-@click.option("--date", "day", default=None, help="Business date (default: today).")
-def booking_sync(config_path: Path | None, day: str | None) -> None:
-    """Pull the day's bookings from the booking system; the last good list is kept on failure."""
-    from kiosk.booking_sources import sync_day_list
-
-    config = _load(config_path)
-    src = config.booking_source
-    if not src.day_list_url:
-        raise ConfigError("booking_source.day_list_url is not set in the configuration")
-    when = parse_date(day) if day else _today(config)
-    with open_database(config) as db:
-        result = sync_day_list(
-            db,
-            url=src.day_list_url,
-            office_id=config.site.office_id,
-            day=when,
-            connect_timeout=src.connect_timeout_s,
-            read_timeout=src.read_timeout_s,
-            retries=src.retries,
-            state_path=config.data_dir / src.sync_state_file,
-        )
-    if not result.ok:
-        click.echo(f"sync failed, the last good list is kept: {result.error}", err=True)
-        raise SystemExit(1)
-    click.echo(
-        f"{when}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged"
-        + (
-            f"; {len(result.not_in_remote)} local booking(s) not in the remote list"
-            if result.not_in_remote
-            else ""
-        )
-    )
+def register(main: click.Group) -> None:
+    main.add_command(keys)
+    main.add_command(qr)

@@ -1,6 +1,6 @@
 """CLI: thermometer calibration and EEPROM settings.
 
-Registered on the main ``kiosk`` group by :mod:`kiosk.cli`.
+Registered on the main ``kiosk`` group by :func:`register`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli import _load, config_option, main, open_database
+from kiosk.cli.common import config_option, load, open_database
 from kiosk.domain.measurement import (
     CalibrationPair,
     MeasurementPolicy,
@@ -50,17 +50,32 @@ def _read_pairs(path: Path) -> list[CalibrationPair]:
     return pairs
 
 
-def _measure_once(config_path: Path | None) -> tuple[float, float]:
-    """One stable reading through the configured thermometer (object, ambient)."""
+SIM_ROOMS_C = (22.0, 24.5, 27.0, 29.5, 32.0)
+SIM_BODIES_C = (36.5, 36.9, 36.7, 37.1, 36.6, 37.0, 36.8)
+
+
+def _measure_once(config_path: Path | None, visitor: int = 0) -> tuple[float, float]:
+    """One stable reading through the configured thermometer (object, ambient).
+
+    In sim mode nobody stands at the fake sensor, so visitor number ``visitor`` is put
+    there: body and room temperatures vary from visitor to visitor, as a calibration needs.
+    """
     import time
 
     from kiosk.services.devices import open_thermometer
 
-    config = _load(config_path)
+    config = load(config_path)
     t = config.temperature
     policy = MeasurementPolicy(t.sample_hz, t.settle_s, t.stable_window, t.max_spread_c, 10.0)
     limits = ReadingLimits(t.skin_min_c, t.skin_max_c, t.ambient_min_c, t.ambient_max_c)
-    sensor, _bus = open_thermometer(config)
+    sensor, bus = open_thermometer(config)
+    if bus is not None:
+        room = SIM_ROOMS_C[visitor % len(SIM_ROOMS_C)]
+        body = SIM_BODIES_C[visitor % len(SIM_BODIES_C)]
+        model = EstimationModel(t.offset_c, t.ambient_gain)
+        bus.set_ambient(room)
+        bus.set_object(round(model.object_for(body, room), 2))
+        click.echo(f"  (sim: a visitor of {body:.1f} °C in a {room:.1f} °C room)")
     try:
         samples: list[Sample] = []
         started = time.monotonic()
@@ -86,7 +101,7 @@ def _measure_once(config_path: Path | None) -> tuple[float, float]:
     return reading.object_c, reading.ambient_c
 
 
-@main.command()
+@click.command()
 @config_option
 @click.option("--operator", required=True, help="Who calibrates (stored with the result).")
 @click.option(
@@ -102,7 +117,7 @@ def calibrate(
     config_path: Path | None, operator: str, pairs_file: Path | None, count: int, yes: bool
 ) -> None:
     """Fit the body-temperature model to clinical thermometer readings and store it."""
-    config = _load(config_path)
+    config = load(config_path)
     if pairs_file is not None:
         pairs = _read_pairs(pairs_file)
     else:
@@ -118,7 +133,7 @@ def calibrate(
                 show_default=False,
             )
             try:
-                obj, amb = _measure_once(config_path)
+                obj, amb = _measure_once(config_path, len(pairs))
             except SensorError as exc:
                 click.echo(f"  {exc}")
                 continue
@@ -170,7 +185,7 @@ def calibrate(
     click.echo(f"saved: the gate uses it from its next start (calibrated by {operator})")
 
 
-@main.group()
+@click.group()
 def sensor() -> None:
     """Thermometer settings (EEPROM)."""
 
@@ -188,7 +203,7 @@ def emissivity(config_path: Path | None, value: float | None, force: bool) -> No
             f"emissivity {value} is outside {EMISSIVITY_SANE[0]}–{EMISSIVITY_SANE[1]} "
             "(skin is about 0.98); use --force only if you know the target"
         )
-    config = _load(config_path)
+    config = load(config_path)
     thermometer, _bus = open_thermometer(config)
     try:
         if value is not None:
@@ -200,7 +215,7 @@ def emissivity(config_path: Path | None, value: float | None, force: bool) -> No
         thermometer.close()
 
 
-@main.command("relay-off")
+@click.command("relay-off")
 @config_option
 def relay_off(config_path: Path | None) -> None:
     """Drive the gate relay to de-energised (gate closed) and release the pins.
@@ -212,7 +227,7 @@ def relay_off(config_path: Path | None) -> None:
     from kiosk.errors import DeviceError
     from kiosk.services.devices import open_outputs
 
-    config = _load(config_path)
+    config = load(config_path)
     if config.hardware.mode == "sim":
         click.echo("sim mode: no real relay to release")
         return
@@ -224,3 +239,9 @@ def relay_off(config_path: Path | None) -> None:
         return
     outputs.close()
     click.echo(f"relay on GPIO{config.hardware.relay_pin} de-energised (gate closed)")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(calibrate)
+    main.add_command(sensor)
+    main.add_command(relay_off)

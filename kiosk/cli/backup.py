@@ -1,5 +1,7 @@
 """``kiosk db backup`` and ``kiosk db restore`` (see kiosk/storage/backup.py).
 
+Both join the ``db`` group of :mod:`kiosk.cli.db`.
+
 The nightly backup runs from ``systemd/kiosk-backup.timer``. A restore is
 an officer's deliberate act: it needs ``--yes``, refuses while the kiosk (or,
 with PostgreSQL, another gate) is still using the database, verifies the
@@ -14,14 +16,14 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli import _load, config_option, db
+from kiosk.cli.common import config_option, load
 from kiosk.config import Config
 from kiosk.errors import StorageError
 
 DEFAULT_KEEP = 14
 
 
-@db.command("backup")
+@click.command("backup")
 @config_option
 @click.option(
     "--to",
@@ -41,14 +43,14 @@ def db_backup(config_path: Path | None, to_dir: Path | None, keep: int) -> None:
     """Write a consistent, verified backup of the database while the kiosk runs."""
     from kiosk.storage.backup import backup
 
-    config = _load(config_path)
+    config = load(config_path)
     result = backup(config.database_target, to_dir or config.backup_dir, keep=keep)
     click.echo(f"backup written: {result.path} ({result.size / 1e6:.1f} MB, verified)")
     for old in result.removed:
         click.echo(f"removed old backup {old.name}")
 
 
-@db.command("restore")
+@click.command("restore")
 @config_option
 @click.argument("backup_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Really replace the database with the backup.")
@@ -57,7 +59,7 @@ def db_restore(config_path: Path | None, backup_file: Path, yes: bool) -> None:
     from kiosk.storage import is_database_url
     from kiosk.storage.backup import other_postgresql_clients, restore, verify
 
-    config = _load(config_path)
+    config = load(config_path)
     target = config.database_target
     click.echo(f"backup ok: {verify(backup_file)}")
     if _kiosk_answers(config):

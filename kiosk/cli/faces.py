@@ -1,6 +1,6 @@
 """CLI: ``kiosk faces …`` — staff enrolment, identification, consent, PINs, roster, reports.
 
-Registered on the main ``kiosk`` group by :mod:`kiosk.cli`. Photos are read into memory,
+Registered on the main ``kiosk`` group by :func:`register`. Photos are read into memory,
 checked and encoded; only the encrypted encodings are stored, never the photos.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli import _load, config_option, main, open_database
+from kiosk.cli.common import config_option, load, open_database
 from kiosk.errors import InputError
 
 
@@ -25,7 +25,7 @@ def _actor(given: str | None) -> str:
         return "cli"
 
 
-@main.group()
+@click.group()
 def faces() -> None:
     """Staff face attendance: enrol, identify, consent, PINs, roster, reports."""
 
@@ -36,7 +36,7 @@ def faces_check(config_path: Path | None) -> None:
     """Load the face stack and say whether face attendance can run."""
     from kiosk.faces.engine import load_engine
 
-    config = _load(config_path)
+    config = load(config_path)
     engine = load_engine(config.attendance.models_dir or None)
     state = "enabled" if config.attendance.enabled else "disabled in the configuration"
     click.echo(f"face stack ok: dlib {engine.dlib_version}, models in {engine.folder}; {state}")
@@ -66,7 +66,7 @@ def faces_enroll(
     from kiosk.faces.images import read_photo
     from kiosk.faces.registry import FaceRegistry
 
-    config = _load(config_path)
+    config = load(config_path)
     photos = []
     unreadable = []
     for path in files:
@@ -105,7 +105,7 @@ def faces_identify(config_path: Path | None, files: tuple[Path, ...]) -> None:
     from kiosk.faces.images import read_photo
     from kiosk.faces.registry import FaceRegistry
 
-    config = _load(config_path)
+    config = load(config_path)
     failed = False
     with open_database(config) as db:
         registry = FaceRegistry(config, db)
@@ -132,7 +132,7 @@ def faces_list(config_path: Path | None) -> None:
     """Staff members and what is held for each (never the encodings themselves)."""
     from kiosk.faces.registry import FaceRegistry
 
-    config = _load(config_path)
+    config = load(config_path)
     with open_database(config) as db:
         people = FaceRegistry(config, db).list_staff()
     click.echo("id\tname\tencodings\tconsent\tconsent_by\tpin\tactive")
@@ -153,7 +153,7 @@ def faces_show(config_path: Path | None, who: str) -> None:
     """Everything held about one staff member (NAME or #ID)."""
     from kiosk.faces.registry import FaceRegistry
 
-    config = _load(config_path)
+    config = load(config_path)
     with open_database(config) as db:
         registry = FaceRegistry(config, db)
         held = registry.held(registry.find(who).id)
@@ -174,7 +174,7 @@ def faces_withdraw(config_path: Path | None, who: str, actor: str | None) -> Non
     """Consent withdrawn: erase the staff member's face encodings now (PIN and marks stay)."""
     from kiosk.faces.registry import FaceRegistry
 
-    config = _load(config_path)
+    config = load(config_path)
     with open_database(config) as db:
         registry = FaceRegistry(config, db)
         person = registry.find(who)
@@ -196,7 +196,7 @@ def faces_delete(config_path: Path | None, who: str, actor: str | None, yes: boo
     """Delete a staff member and everything held about them (encodings, PIN, marks, roster)."""
     from kiosk.faces.registry import FaceRegistry
 
-    config = _load(config_path)
+    config = load(config_path)
     with open_database(config) as db:
         registry = FaceRegistry(config, db)
         person = registry.find(who)
@@ -224,7 +224,7 @@ def faces_pin(
     who decline face data. The PIN is stored hashed only."""
     from kiosk.faces.registry import FaceRegistry
 
-    config = _load(config_path)
+    config = load(config_path)
     pin: str | None = None
     if not clear:
         if pin_stdin:
@@ -254,7 +254,7 @@ def roster_import(config_path: Path | None, file: Path, actor: str | None) -> No
     """Import FILE.csv with the columns date,name (all rows or none)."""
     from kiosk.faces.registry import FaceRegistry
 
-    config = _load(config_path)
+    config = load(config_path)
     with open_database(config) as db:
         rows, added = FaceRegistry(config, db).import_roster(file, actor=_actor(actor))
     click.echo(f"{rows} duty day(s) read, {added} new")
@@ -285,7 +285,7 @@ def faces_report(
 
     if (day is None) == (month is None):
         raise InputError("give exactly one of --day YYYY-MM-DD or --month YYYY-MM")
-    config = _load(config_path)
+    config = load(config_path)
     with open_database(config) as db:
         if day is not None:
             report = day_report(config, db, parse_date(day), actor=_actor(actor))
@@ -300,3 +300,7 @@ def faces_report(
     else:
         out.write_bytes(data)
         click.echo(f"{out}: {len(report.rows)} row(s)")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(faces)

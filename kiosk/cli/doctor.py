@@ -1,6 +1,6 @@
 """``kiosk doctor``: one line per check, exit status 1 if any fails.
 
-Registered on the main ``kiosk`` group by :mod:`kiosk.cli`.
+Registered on the main ``kiosk`` group by :func:`register`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli import _load, config_option, main
+from kiosk.cli.common import config_option, load
 from kiosk.doctor import Check
 from kiosk.errors import ConfigError
 
@@ -37,7 +37,7 @@ def _print(checks: list[Check]) -> None:
         click.echo(format_check(check, width))
 
 
-@main.command("doctor")
+@click.command("doctor")
 @config_option
 @click.option("--sim", is_flag=True, help="Check with simulated hardware.")
 @click.option(
@@ -57,7 +57,7 @@ def doctor(config_path: Path | None, sim: bool, fault: str | None) -> None:
     from kiosk.services.devices import open_devices
 
     try:
-        config = _load(config_path)
+        config = load(config_path)
     except ConfigError as exc:
         _print([checks.config_failure(exc)])
         sys.exit(1)
@@ -78,3 +78,7 @@ def doctor(config_path: Path | None, sim: bool, fault: str | None) -> None:
     _print(results)
     if not all(c.ok for c in results):
         sys.exit(1)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(doctor)

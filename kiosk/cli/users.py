@@ -1,6 +1,6 @@
 """CLI commands for staff accounts: ``kiosk users add|list|disable|enable|passwd``.
 
-Registered on the main ``kiosk`` group by :mod:`kiosk.cli`. Passwords are
+Registered on the main ``kiosk`` group by :func:`register`. Passwords are
 asked for twice on the terminal (never taken as an argument, which would land
 in the shell history); ``--password-stdin`` reads one line for scripts.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli import _load, config_option, main, open_database
+from kiosk.cli.common import config_option, load, open_database
 from kiosk.services.accounts import ROLES, Accounts
 
 
@@ -35,7 +35,7 @@ password_stdin = click.option(
 )
 
 
-@main.group()
+@click.group()
 def users() -> None:
     """Officer and administrator accounts (the web console's logins)."""
 
@@ -47,7 +47,7 @@ def users() -> None:
 @config_option
 def users_add(username: str, role: str, password_stdin: bool, config_path: Path | None) -> None:
     """Add a user (at least 12 characters; common passwords are refused)."""
-    config = _load(config_path)
+    config = load(config_path)
     password = _password(password_stdin)
     with open_database(config) as db:
         user = Accounts(db).add_user(username, role, password, actor=_actor())
@@ -58,7 +58,7 @@ def users_add(username: str, role: str, password_stdin: bool, config_path: Path 
 @config_option
 def users_list(config_path: Path | None) -> None:
     """List users: name, role, status, created."""
-    config = _load(config_path)
+    config = load(config_path)
     with open_database(config) as db:
         found = Accounts(db).users()
     if not found:
@@ -73,7 +73,7 @@ def users_list(config_path: Path | None) -> None:
 @config_option
 def users_disable(username: str, config_path: Path | None) -> None:
     """Disable a user; their sessions end at once (the last administrator stays)."""
-    config = _load(config_path)
+    config = load(config_path)
     with open_database(config) as db:
         Accounts(db).set_disabled(username, True, actor=_actor())
     click.echo(f"disabled {username}")
@@ -84,7 +84,7 @@ def users_disable(username: str, config_path: Path | None) -> None:
 @config_option
 def users_enable(username: str, config_path: Path | None) -> None:
     """Enable a disabled user again."""
-    config = _load(config_path)
+    config = load(config_path)
     with open_database(config) as db:
         Accounts(db).set_disabled(username, False, actor=_actor())
     click.echo(f"enabled {username}")
@@ -96,8 +96,12 @@ def users_enable(username: str, config_path: Path | None) -> None:
 @config_option
 def users_passwd(username: str, password_stdin: bool, config_path: Path | None) -> None:
     """Set a new password; the user's sessions end."""
-    config = _load(config_path)
+    config = load(config_path)
     password = _password(password_stdin)
     with open_database(config) as db:
         Accounts(db).set_password(username, password, actor=_actor())
     click.echo(f"password of {username} changed")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(users)

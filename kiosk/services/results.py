@@ -1,0 +1,89 @@
+"""What one recorded gate decision looks like to the rest of the kiosk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from kiosk.config import Config
+from kiosk.domain.admission import Decision, Kind, Policy, Visit
+from kiosk.domain.reasons import Outcome, Reason
+from kiosk.domain.temperature import ReadingState, TemperatureReading
+from kiosk.messages import message
+from kiosk.storage import Entry
+
+
+def policy_from(config: Config) -> Policy:
+    a = config.admission
+    return Policy(
+        office_id=config.site.office_id,
+        zone=config.site.zone,
+        daily_cap=a.daily_cap,
+        fever_threshold_c=a.fever_threshold_c,
+        reentry_window_minutes=a.reentry_window_minutes,
+        priority_uses_slot=a.priority_uses_slot,
+        opens_minute=a.minutes("opens"),
+        closes_minute=a.minutes("closes"),
+        open_days=frozenset(a.open_days),
+        recheck_elevated=config.temperature.recheck_elevated,
+    )
+
+
+@dataclass(frozen=True)
+class GateResult:
+    decision: Decision
+    entry_id: int | None
+    reading: TemperatureReading | None
+    business_date: date
+    ts: datetime
+    kind: Kind
+    replayed: bool = False
+    offline: bool = False
+    """Recorded in the degraded gate's journal (uploaded when the shared database returns)."""
+    visit: Visit | None = field(default=None, compare=False, repr=False)
+    """The visit as decided (for the referral queue); not part of any API answer."""
+    text: str | None = field(default=None, compare=False, repr=False)
+    """The booking code's text, when the visit came from a scan (never logged or shown)."""
+
+    def as_json(self, lang: str = "id") -> dict[str, Any]:
+        d = self.decision
+        reading = self.reading
+        return {
+            "decision": d.outcome.value,
+            "code": d.reason.value,
+            "message": message(d.reason, d.detail, lang),
+            "message_en": message(d.reason, d.detail, "en"),
+            "detail": dict(d.detail),
+            "kind": self.kind.value,
+            "entry_id": self.entry_id,
+            "business_date": self.business_date.isoformat(),
+            "ts": self.ts.isoformat(),
+            "temperature": None
+            if reading is None
+            else {
+                "state": reading.state.value,
+                "object_c": reading.object_c,
+                "ambient_c": reading.ambient_c,
+                "estimated_c": reading.estimated_c,
+                "source": reading.source,
+            },
+            "replayed": self.replayed,
+        }
+
+
+def result_from_entry(entry: Entry) -> GateResult:
+    """A stored entry answered again (an idempotent retry)."""
+    reading = None
+    if entry.temp_estimated_c is not None:
+        reading = TemperatureReading(
+            ReadingState.OK,
+            entry.temp_object_c,
+            entry.temp_ambient_c,
+            entry.temp_estimated_c,
+            source=entry.temp_source or "sensor",
+        )
+    decision = Decision(Outcome(entry.outcome), Reason(entry.reason), uses_slot=entry.uses_slot)
+    return GateResult(
+        decision, entry.id, reading, entry.business_date, entry.ts, Kind(entry.kind), replayed=True
+    )
