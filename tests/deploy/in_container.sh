@@ -59,6 +59,13 @@ second_boot() {
     /usr/bin/python3 -I -c 'import numpy; print(numpy.__version__)' >"$RESULTS/numpy-system.txt" 2>&1
     /opt/kiosk/.venv/bin/python -c 'import numpy; print(numpy.__version__)' \
         >"$RESULTS/numpy-venv.txt" 2>&1
+    # The Pi camera helper as the kiosk starts it: system Python, isolated from the venv. Here
+    # python3-picamera2 is an empty placeholder, so it must report an import error, not crash.
+    worker=$(/opt/kiosk/.venv/bin/python -c 'from drivers.picamera import WORKER; print(WORKER)')
+    echo "$worker" >"$RESULTS/worker.path"
+    runuser -u kiosk -- /usr/bin/python3 -I -s "$worker" --camera 0 </dev/null \
+        >"$RESULTS/worker.out" 2>"$RESULTS/worker.err"
+    echo "$?" >"$RESULTS/worker.rc"
     systemctl show -p RuntimeWatchdogUSec >"$RESULTS/manager.show" 2>&1
     cat /etc/systemd/system.conf.d/*.conf >"$RESULTS/system.conf.d.txt" 2>&1
     systemd-analyze verify /etc/systemd/system/kiosk.service >"$RESULTS/verify.txt" 2>&1

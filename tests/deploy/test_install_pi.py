@@ -179,3 +179,13 @@ def test_system_python_keeps_debian_numpy_for_the_camera(results: Path) -> None:
     system, venv = _read(results, "numpy-system.txt"), _read(results, "numpy-venv.txt")
     assert system.startswith("1.24."), system
     assert venv.startswith("2."), venv
+
+
+def test_pi_camera_helper_runs_under_the_system_python(results: Path) -> None:
+    """drivers/picamera_worker.py under /usr/bin/python3 -I -s: its protocol's error message
+    for a Picamera2 that does not import (the placeholder package has no module)."""
+    out = (results / "worker.out").read_bytes() if (results / "worker.out").exists() else b""
+    assert out[:1] == b"E", f"{out[:200]!r} {_read(results, 'worker.err')}"
+    length = int.from_bytes(out[1:5], "big")
+    detail = json.loads(out[5 : 5 + length])
+    assert detail["stage"] == "import" and "picamera2" in detail["message"], detail
