@@ -41,7 +41,7 @@ test: lint typecheck pytest
 # deploy/install-pi.sh on a booted Debian 12 container (systemd-nspawn), no hardware: as root,
 # needs debootstrap and systemd-container. See README "Deployment test".
 test-deploy: install
-	$(BIN)/python -m pytest -m deploy -p no:cacheprovider -s tests/deploy
+	KIOSK_DEPLOY_TEST=1 $(BIN)/python -m pytest -p no:cacheprovider -s tests/deploy
 
 # Message catalogs (ui/translations): extract the marked strings, merge them into every
 # language's .po, compile the .mo files (committed; a test fails when they are stale).

@@ -108,3 +108,9 @@ def test_installer_packages_missing_from_debian_are_faked() -> None:
     text = (nspawn.REPO / "deploy" / "install-pi.sh").read_text(encoding="utf-8")
     for name in nspawn.RPI_ONLY_PACKAGES:
         assert name in text
+
+
+def test_container_steps_are_shellcheck_clean() -> None:
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck not installed")
+    subprocess.run(["shellcheck", str(nspawn.HERE / "in_container.sh")], check=True)

@@ -1,8 +1,8 @@
 """Deployment test: deploy/install-pi.sh on a booted Debian 12 (systemd-nspawn), no hardware.
 
 Run with ``make test-deploy`` (as root; needs debootstrap and systemd-nspawn). Plain
-``pytest``/``make test`` deselects it (marker ``deploy``). Under CI=true a missing
-prerequisite fails the test instead of skipping it.
+``pytest``/``make test`` deselects it (it runs only with KIOSK_DEPLOY_TEST=1: conftest.py).
+Under CI=true a missing prerequisite fails the test instead of skipping it.
 """
 
 from __future__ import annotations
