@@ -10,6 +10,7 @@ sources, the pip configuration and the folders it points to. No host name is wri
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shlex
@@ -170,8 +171,6 @@ def copy_root(base: Path, dest: Path) -> None:
 
 def build_dummy_debs(repo: Path, packages: dict[str, str]) -> None:
     """Empty packages named like the Raspberry Pi repository's, as a flat APT repository."""
-    import hashlib
-
     repo.mkdir(parents=True, exist_ok=True)
     entries = []
     for name, depends in packages.items():
