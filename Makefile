@@ -8,7 +8,7 @@ DATA   ?= var
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test install lint typecheck pytest bench-qr bench-faces bench-admin-log bench-load clean translations
+.PHONY: run test install lint typecheck pytest bench-qr bench-faces bench-admin-log bench-load clean translations test-deploy
 
 # --only-binary: dlib must come as a prebuilt wheel (dlib-bin); never compile it (~10 min
 # here, hours and out of memory on a Pi). A request for the dlib sdist fails at once instead.
@@ -38,6 +38,11 @@ pytest: install
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# deploy/install-pi.sh on a booted Debian 12 container (systemd-nspawn), no hardware: as root,
+# needs debootstrap and systemd-container. See README "Deployment test".
+test-deploy: install
+	KIOSK_DEPLOY_TEST=1 $(BIN)/python -m pytest -p no:cacheprovider -s tests/deploy
 
 # Message catalogs (ui/translations): extract the marked strings, merge them into every
 # language's .po, compile the .mo files (committed; a test fails when they are stale).
