@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMD = ROOT / "systemd"
 INSTALL = ROOT / "deploy" / "install-pi.sh"
-KIOSK_URL = "http://127.0.0.1:8080"
+KIOSK_URL = "http://127.0.0.1:8081"  # the local listener: the screen never queues behind the LAN
 
 Unit = dict[str, list[tuple[str, str]]]
 
@@ -249,9 +249,9 @@ def test_policy_allows_the_citizen_page_and_what_it_loads(
         f"{KIOSK_URL}/api/sim/present",
         f"{KIOSK_URL}/api/officer/override",
         f"{KIOSK_URL}/healthz",
-        "http://127.0.0.1:8081/",
-        "https://127.0.0.1:8080/officer",
-        "http://localhost:8080/officer",
+        "http://127.0.0.1:8080/",
+        "https://127.0.0.1:8081/officer",
+        "http://localhost:8081/officer",
         "https://www.google.com/",
         "http://192.168.1.1/",
     ],
