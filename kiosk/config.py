@@ -95,6 +95,39 @@ class AdmissionConfig(_Section):
         description="An officer may undo an admission (the slot returns) within this many "
         "minutes of it; 0 disables undo.",
     )
+    reentry_min_minutes: int = Field(
+        5,
+        ge=0,
+        le=240,
+        description="A booking scanned again within this many minutes of its latest admission "
+        "is refused (reentry_too_soon): one code never opens the gate twice in a row.",
+    )
+    reentries_per_day: int = Field(
+        1, ge=0, le=100, description="Re-entries a booking may make per business day."
+    )
+    walkin_release_time: str = Field(
+        "",
+        description="HH:MM: until then walk-ins may only use places not held by today's unused "
+        "bookings (per service and overall); empty = booked places are never held.",
+    )
+    early_grace_minutes: int = Field(
+        15,
+        ge=0,
+        le=240,
+        description="A booking with an arrival window is admitted this many minutes before "
+        "its start; earlier it is told to come back (too_early).",
+    )
+
+    @field_validator("walkin_release_time")
+    @classmethod
+    def _release(cls, value: str) -> str:
+        return value and cls._hhmm(value)
+
+    def release_minute(self) -> int | None:
+        if not self.walkin_release_time:
+            return None
+        hh, mm = self.walkin_release_time.split(":")
+        return int(hh) * 60 + int(mm)
 
     @field_validator("opens", "closes")
     @classmethod
@@ -107,6 +140,24 @@ class AdmissionConfig(_Section):
     def minutes(self, which: Literal["opens", "closes"]) -> int:
         hh, mm = getattr(self, which).split(":")
         return int(hh) * 60 + int(mm)
+
+
+class ServiceConfig(_Section):
+    """One service the office runs (``[services.CODE]``, e.g. ``[services.KTP-EL]``)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=80)] = Field(
+        description='Name shown to citizens and officers, e.g. "Perekaman KTP-el".'
+    )
+    daily_cap: int = Field(
+        ge=0, le=100_000, description="Citizens of this service admitted per business day."
+    )
+    closed_weekdays: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
+        (), description="Days this service does not run (the others may)."
+    )
+
+
+SERVICE_CODE = re.compile(r"^[A-Z0-9-]{1,8}$")
+"""A service code: as in signed booking codes (1-8 of A-Z 0-9 -)."""
 
 
 class TemperatureConfig(_Section):
@@ -451,8 +502,31 @@ class Config(_Section):
     partition: PartitionConfig = PartitionConfig()
     security: SecurityConfig = SecurityConfig()
     attendance: AttendanceConfig = AttendanceConfig()
+    services: dict[str, ServiceConfig] = Field(
+        default_factory=dict,
+        description="Services by code (1-8 of A-Z 0-9 -), each with its own daily cap inside "
+        "admission.daily_cap; bookings and walk-ins of a service use its quota.",
+    )
     # Where the file was read from; relative paths resolve against its folder.
     source: Path | None = Field(None, exclude=True)
+
+    @field_validator("services")
+    @classmethod
+    def _service_codes(cls, value: dict[str, ServiceConfig]) -> dict[str, ServiceConfig]:
+        for code in value:
+            if not SERVICE_CODE.match(code):
+                raise ValueError(f"service code {code!r}: must be 1-8 of A-Z 0-9 -")
+        return value
+
+    @model_validator(mode="after")
+    def _services_inside_cap(self) -> Config:
+        for code, service in self.services.items():
+            if service.daily_cap > self.admission.daily_cap:
+                raise ValueError(
+                    f"services.{code}.daily_cap {service.daily_cap} is above "
+                    f"admission.daily_cap {self.admission.daily_cap}"
+                )
+        return self
 
     @property
     def base_dir(self) -> Path:

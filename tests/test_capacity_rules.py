@@ -148,9 +148,7 @@ def test_rule_held_places_bind_slot_using_priority_admissions() -> None:
 
 
 def test_places_held_says_until_when() -> None:
-    d = decide(
-        visit=walkin(), reading=NORMAL, used_today=0, policy=POLICY, now=MONDAY_9, held=10
-    )
+    d = decide(visit=walkin(), reading=NORMAL, used_today=0, policy=POLICY, now=MONDAY_9, held=10)
     assert d.detail["release"] == "11:00"
 
 
@@ -167,9 +165,7 @@ def test_places_held_says_until_when() -> None:
         (14, 0, Reason.ADMITTED, True),
     ],
 )
-def test_rule_arrival_window_early_and_late(
-    hh: int, mm: int, expected: Reason, late: bool
-) -> None:
+def test_rule_arrival_window_early_and_late(hh: int, mm: int, expected: Reason, late: bool) -> None:
     visit = booking(arrive_from=time(10, 0), arrive_until=time(11, 0))
     now = MONDAY_9.replace(hour=hh, minute=mm)
     d = decide(visit=visit, reading=NORMAL, used_today=0, policy=POLICY, now=now)

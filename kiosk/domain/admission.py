@@ -404,9 +404,7 @@ def decide(
         Kind.PRIORITY: Reason.PRIORITY,
         Kind.STAFF: Reason.STAFF,
     }[kind]
-    return Decision(
-        Outcome.ADMITTED, reason, uses_slot=uses_slot, detail=MappingProxyType(detail)
-    )
+    return Decision(Outcome.ADMITTED, reason, uses_slot=uses_slot, detail=MappingProxyType(detail))
 
 
 def capacity_problem(

@@ -25,7 +25,7 @@ import re
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import ClassVar, Final, Literal, TypeAlias
 
 from cryptography.exceptions import InvalidSignature
@@ -79,6 +79,9 @@ class BookingCode:
     valid_from: date
     valid_until: date
     version: int = VERSION
+    arrive_from: time | None = None
+    arrive_until: time | None = None
+    """Optional arrival window (version 3 codes), local business time."""
 
     @property
     def short_code(self) -> str:

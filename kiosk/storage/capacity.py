@@ -24,18 +24,26 @@ GENERAL = ""
 
 
 def take_service_slot(
-    conn: Connection, office_id: str, day: date, service: str, cap: int
+    conn: Connection,
+    office_id: str,
+    day: date,
+    service: str,
+    cap: int,
+    *,
+    below: int | None = None,
 ) -> int | None:
     """Use one place of ``service`` on ``day``; the new count, or ``None`` when it is full.
 
-    The day's row is created on first use; a changed cap applies to the current day too
-    but never drops below what is already used.
+    ``below``: only while fewer than that many are used (places held by bookings). The
+    day's row is created on first use; a changed cap applies to the current day too but
+    never drops below what is already used.
     """
     key = (office_id, day.isoformat(), service)
+    limit = cap if below is None else min(cap, below)
     row = conn.execute(
         "UPDATE service_counters SET used = used + 1 WHERE office_id = ? AND business_date = ? "
-        "AND service = ? AND cap = ? AND used < cap RETURNING used",
-        (*key, cap),
+        "AND service = ? AND cap = ? AND used < cap AND used < ? RETURNING used",
+        (*key, cap, limit),
     ).fetchone()
     if row:
         return int(row[0])
@@ -48,8 +56,8 @@ def take_service_slot(
     )
     row = conn.execute(
         "UPDATE service_counters SET used = used + 1 WHERE office_id = ? AND business_date = ? "
-        "AND service = ? AND used < cap RETURNING used",
-        key,
+        "AND service = ? AND used < cap AND used < ? RETURNING used",
+        (*key, limit),
     ).fetchone()
     return int(row[0]) if row else None
 
@@ -67,6 +75,15 @@ def service_used(conn: Connection, office_id: str, day: date) -> dict[str, int]:
     """Places used per service on ``day`` (services never used today are absent)."""
     rows = conn.execute(
         "SELECT service, used FROM service_counters WHERE office_id = ? AND business_date = ?",
+        (office_id, day.isoformat()),
+    ).fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def service_caps(conn: Connection, office_id: str, day: date) -> dict[str, int]:
+    """The cap stored with each service counted on ``day`` (for past days)."""
+    rows = conn.execute(
+        "SELECT service, cap FROM service_counters WHERE office_id = ? AND business_date = ?",
         (office_id, day.isoformat()),
     ).fetchall()
     return {str(r[0]): int(r[1]) for r in rows}
