@@ -18,8 +18,7 @@ from kiosk.config import load_config
 from kiosk.datadir import init_data_dir
 from kiosk.domain.clock import business_date
 from kiosk.services.runtime import Kiosk
-from kiosk.storage import Booking, open_database
-from kiosk.storage import capacity
+from kiosk.storage import Booking, capacity, open_database
 from kiosk.storage import repository as repo
 from tests.conftest import FAST_MEASUREMENT, FakeClock, web_client
 
