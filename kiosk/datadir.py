@@ -77,7 +77,13 @@ def _render_services(config: Config) -> list[str]:
     info = Config.model_fields["services"]
     lines = ["", f"# {info.description}"]
     if not config.services:
-        return [*lines, "# [services.KTP-EL]", '# name = "Perekaman KTP-el"', "# daily_cap = 20", '# closed_weekdays = ["sat"]']
+        return [
+            *lines,
+            "# [services.KTP-EL]",
+            '# name = "Perekaman KTP-el"',
+            "# daily_cap = 20",
+            '# closed_weekdays = ["sat"]',
+        ]
     for code, service in config.services.items():
         lines.append(f"[services.{code}]")
         for name in type(service).model_fields:

@@ -332,3 +332,36 @@ def test_booking_sync_row_and_replay_keep_the_queue_number(office: Path) -> None
         kiosk.close()
     assert first.queue_number == replay.queue_number == "KTP-EL-001"
     assert replay.replayed
+
+
+def test_officer_console_walkin_with_service_and_marks(office: Path) -> None:
+    from tests.conftest import add_staff, login
+
+    kiosk = Kiosk.start(load_config(office))
+    kiosk.gate.clock = FakeClock(NOW)
+    assert kiosk.simulator is not None
+    kiosk.simulator.set_body_temperature(36.6)
+    try:
+        add_staff(kiosk, "admin", "admin")
+        add_staff(kiosk, "budi", "officer")
+        client = web_client(kiosk)
+        assert login(client, "budi").status_code == 302
+        page = client.get("/officer").get_data(as_text=True)
+        assert 'id="walkin-service"' in page and "Perekaman KTP-el (KTP-EL)" in page
+        answer = client.post("/officer/api/walkin", json={"service": "KTP-EL"}).get_json()
+        unknown = client.post("/officer/api/walkin", json={"service": "NOPE"})
+        listing = client.get("/officer/api/today").get_json()
+        screen = client.get("/?lang=en").get_data(as_text=True)
+    finally:
+        kiosk.close()
+    assert (answer["code"], answer["queue_number"], answer["service"]) == (
+        "walkin",
+        "KTP-EL-001",
+        "KTP-EL",
+    )
+    assert unknown.status_code == 400
+    row = listing["entries"][0]
+    assert (row["queue_number"], row["service"]) == ("KTP-EL-001", "KTP-EL")
+    assert listing["today"]["services"]["KTP-EL"]["admitted"] == 1
+    assert "Perekaman KTP-el: 2 left" in screen
+    assert "Places for walk-ins now: 9" in screen

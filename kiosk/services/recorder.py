@@ -278,6 +278,12 @@ class Recorder:
         if visit.priority is not None:
             note = f"{visit.priority.value}: {note}" if note else visit.priority.value
         officer = visit.officer
+        if late := decision.detail.get("late"):
+            note = (
+                f"{note}; late arrival (window until {late})"
+                if note
+                else f"late arrival (window until {late})"
+            )
         if req.action is not None:
             officer, note = req.action.officer, req.action.note
         return Entry(
