@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -33,12 +34,14 @@ from kiosk.config_machine import (
 )
 from kiosk.config_office import (
     DAYS,
+    SERVICE_CODE,
     AdmissionConfig,
     BookingsConfig,
     BookingSourceConfig,
     ClockConfig,
     RetentionConfig,
     Section,
+    ServiceConfig,
     SiteConfig,
     TemperatureConfig,
     Weekday,
@@ -60,8 +63,31 @@ class Config(Section):
     partition: PartitionConfig = PartitionConfig()
     security: SecurityConfig = SecurityConfig()
     attendance: AttendanceConfig = AttendanceConfig()
+    services: dict[str, ServiceConfig] = Field(
+        default_factory=dict,
+        description="Services by code (1-8 of A-Z 0-9 -), each with its own daily cap inside "
+        "admission.daily_cap; bookings and walk-ins of a service use its quota.",
+    )
     # Where the file was read from; relative paths resolve against its folder.
     source: Path | None = Field(None, exclude=True)
+
+    @field_validator("services")
+    @classmethod
+    def _service_codes(cls, value: dict[str, ServiceConfig]) -> dict[str, ServiceConfig]:
+        for code in value:
+            if not SERVICE_CODE.match(code):
+                raise ValueError(f"service code {code!r}: must be 1-8 of A-Z 0-9 -")
+        return value
+
+    @model_validator(mode="after")
+    def _services_inside_cap(self) -> Config:
+        for code, service in self.services.items():
+            if service.daily_cap > self.admission.daily_cap:
+                raise ValueError(
+                    f"services.{code}.daily_cap {service.daily_cap} is above "
+                    f"admission.daily_cap {self.admission.daily_cap}"
+                )
+        return self
 
     @property
     def base_dir(self) -> Path:

@@ -89,6 +89,39 @@ class AdmissionConfig(Section):
         description="An officer may undo an admission (the slot returns) within this many "
         "minutes of it; 0 disables undo.",
     )
+    reentry_min_minutes: int = Field(
+        5,
+        ge=0,
+        le=240,
+        description="A booking scanned again within this many minutes of its latest admission "
+        "is refused (reentry_too_soon): one code never opens the gate twice in a row.",
+    )
+    reentries_per_day: int = Field(
+        1, ge=0, le=100, description="Re-entries a booking may make per business day."
+    )
+    walkin_release_time: str = Field(
+        "",
+        description="HH:MM: until then walk-ins may only use places not held by today's unused "
+        "bookings (per service and overall); empty = booked places are never held.",
+    )
+    early_grace_minutes: int = Field(
+        15,
+        ge=0,
+        le=240,
+        description="A booking with an arrival window is admitted this many minutes before "
+        "its start; earlier it is told to come back (too_early).",
+    )
+
+    @field_validator("walkin_release_time")
+    @classmethod
+    def _release(cls, value: str) -> str:
+        return value and cls._hhmm(value)
+
+    def release_minute(self) -> int | None:
+        if not self.walkin_release_time:
+            return None
+        hh, mm = self.walkin_release_time.split(":")
+        return int(hh) * 60 + int(mm)
 
     @field_validator("opens", "closes")
     @classmethod
@@ -101,6 +134,24 @@ class AdmissionConfig(Section):
     def minutes(self, which: Literal["opens", "closes"]) -> int:
         hh, mm = getattr(self, which).split(":")
         return int(hh) * 60 + int(mm)
+
+
+class ServiceConfig(Section):
+    """One service the office runs (``[services.CODE]``, e.g. ``[services.KTP-EL]``)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=80)] = Field(
+        description='Name shown to citizens and officers, e.g. "Perekaman KTP-el".'
+    )
+    daily_cap: int = Field(
+        ge=0, le=100_000, description="Citizens of this service admitted per business day."
+    )
+    closed_weekdays: tuple[Weekday, ...] = Field(
+        (), description="Days this service does not run (the others may)."
+    )
+
+
+SERVICE_CODE = re.compile(r"^[A-Z0-9-]{1,8}$")
+"""A service code: as in signed booking codes (1-8 of A-Z 0-9 -)."""
 
 
 class TemperatureConfig(Section):

@@ -51,6 +51,9 @@ def render_config(config: Config) -> str:
         if section_name == "source":
             continue
         section = getattr(config, section_name)
+        if section_name == "services":
+            lines += _render_services(config)
+            continue
         lines += ["", f"[{section_name}]"]
         for name, info in type(section).model_fields.items():
             bounds = [
@@ -67,6 +70,25 @@ def render_config(config: Config) -> str:
             else:
                 lines.append(f"{name} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def _render_services(config: Config) -> list[str]:
+    """``[services.CODE]`` tables, or a commented example when none are configured."""
+    info = Config.model_fields["services"]
+    lines = ["", f"# {info.description}"]
+    if not config.services:
+        return [
+            *lines,
+            "# [services.KTP-EL]",
+            '# name = "Perekaman KTP-el"',
+            "# daily_cap = 20",
+            '# closed_weekdays = ["sat"]',
+        ]
+    for code, service in config.services.items():
+        lines.append(f"[services.{code}]")
+        for name in type(service).model_fields:
+            lines.append(f"{name} = {_toml_value(getattr(service, name))}")
+    return lines
 
 
 def init_data_dir(directory: Path, *, demo: bool = False, force: bool = False) -> Path:

@@ -63,6 +63,16 @@ MESSAGES: dict[Reason, str] = {
     Reason.TEMPERATURE_RECHECK: N_("Please wait a moment, we will measure again."),
     Reason.FEVER: N_("Elevated temperature — please see the officer."),
     Reason.CAP_REACHED: N_("Today's limit ({cap} people) is reached. Please book online."),
+    Reason.SERVICE_CLOSED: N_("The service {name} is closed today. Please come on another day."),
+    Reason.SERVICE_FULL: N_("Today's places for {name} are taken. Please book online."),
+    Reason.PLACES_HELD: N_(
+        "The remaining places are held for booked citizens until {release}. Please wait."
+    ),
+    Reason.TOO_EARLY: N_("Your booking starts later. Please come back at {come_back}."),
+    Reason.REENTRY_TOO_SOON: N_(
+        "This booking was just used. It can be used again from {again_at}."
+    ),
+    Reason.REENTRY_LIMIT: N_("This booking has already been used to re-enter today."),
     Reason.CANNOT_RECORD: N_("The system cannot record. Please see the officer."),
     Reason.CLOCK_UNCONFIRMED: N_("The system date is not confirmed yet. Please see the officer."),
     Reason.SAFE_MODE: N_("The system is in safe mode. Please see the officer."),
@@ -122,7 +132,7 @@ def localized(detail: Mapping[str, str], lang: str) -> dict[str, str]:
         try:
             if key in ("valid_from", "valid_until") and value:
                 out[key] = format_date(date.fromisoformat(value), "long", locale=lang)
-            elif key == "admitted_at" and value:
+            elif key in ("admitted_at", "again_at", "come_back", "release") and value:
                 out[key] = format_time(time.fromisoformat(value), "short", locale=lang)
             elif key in ("cap", "ambient_c") and value:
                 out[key] = format_decimal(float(value), locale=lang)

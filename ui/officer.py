@@ -30,7 +30,10 @@ PRIORITY_REASONS = [p.value for p in PriorityReason]
 @requires("officer")
 def console() -> str:
     return render_template(
-        "officer/console.html", today=kiosk().gate.today(), reasons=PRIORITY_REASONS
+        "officer/console.html",
+        today=kiosk().gate.today(),
+        reasons=PRIORITY_REASONS,
+        services=kiosk().gate.policy.services,
     )
 
 
@@ -58,6 +61,9 @@ def _entry_json(row: entry_log.LogRow, pending: set[int], undo_minutes: int) -> 
         "officer": row.officer,
         "note": row.note,
         "uses_slot": row.uses_slot,
+        "service": row.service,
+        "queue_number": row.queue_number,
+        "reentry": row.reentry,
         "undone_by": row.undone_by,
         "undo_reason": row.undo_reason,
         "undoable": undoable,
@@ -157,7 +163,8 @@ def walkin() -> Any:
     """A walk-in citizen without booking: measured like everyone, uses a slot."""
     data = json_body()
     note = text(data, "note", max_len=200, required=False) or None
-    return _result(kiosk().gate.admit_walkin(user().username, note=note))
+    service = text(data, "service", max_len=8, required=False) or None
+    return _result(kiosk().gate.admit_walkin(user().username, note=note, service=service))
 
 
 @bp.post("/api/clinical")

@@ -185,9 +185,29 @@ def screen_today(k: Kiosk) -> dict[str, Any]:
         ),
         "full": bool(t.get("full")),
         "open": bool(t["open"]),
+        "services_text": services_text(t),
+        "walkin_text": ""
+        if t.get("walkin_places") is None
+        else gettext(
+            "Places for walk-ins now: %(places)s", places=format_decimal(t["walkin_places"])
+        ),
         "scanner": k.scanner_status()["status"],
         "in_service": not out_of_service,
     }
+
+
+def services_text(t: dict[str, Any]) -> str:
+    """What is still open today, per service ("Perekaman KTP-el: 2 left · KK: closed today")."""
+    parts = []
+    for s in (t.get("services") or {}).values():
+        if not s["open"]:
+            parts.append(gettext("%(name)s: closed today", name=s["name"]))
+        elif s["remaining"] == 0:
+            parts.append(gettext("%(name)s: full", name=s["name"]))
+        else:
+            left = format_decimal(s["remaining"])
+            parts.append(gettext("%(name)s: %(left)s left", name=s["name"], left=left))
+    return " · ".join(parts)
 
 
 def render_event(k: Kiosk, event: Event, chosen: str) -> tuple[str, dict[str, Any]] | None:
@@ -220,6 +240,12 @@ def screen_result(k: Kiosk, result: GateResult, chosen: str) -> dict[str, Any]:
         "code": d.reason.value,
         "message": display_message(d.reason, d.detail, chosen),
         "temperature": temperature,
+        "queue_number": result.queue_number
+        if d.outcome is Outcome.ADMITTED and result.queue_number
+        else None,
+        "queue_text": gettext("Your number: %(number)s", number=result.queue_number)
+        if d.outcome is Outcome.ADMITTED and result.queue_number
+        else None,
         "entry_id": result.entry_id,
         "kind": result.kind.value,
         "today": screen_today(k),

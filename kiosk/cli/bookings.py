@@ -141,9 +141,11 @@ def today(config_path: Path | None) -> None:
     """Today's business date, slots used and outcomes (as the gate and the screens count)."""
     from kiosk.domain.clock import business_date
     from kiosk.services.daystatus import day_counts
+    from kiosk.services.results import policy_from
 
     with open_effective(load(config_path)) as (config, db):
-        day = business_date(datetime.now(UTC), config.site.zone)
+        now = datetime.now(UTC)
+        day = business_date(now, config.site.zone)
         with db.transaction(write=False) as conn:
             counts = day_counts(
                 conn,
@@ -151,11 +153,17 @@ def today(config_path: Path | None) -> None:
                 day,
                 gate_id=config.site.gate_id,
                 cap=config.admission.daily_cap,
+                policy=policy_from(config),
+                now=now,
             )
     click.echo(
         f"{day}: {counts.admitted} / {counts.cap} admitted; "
         + ", ".join(f"{k} {v}" for k, v in sorted(counts.outcomes.items()))
     )
+    for code, s in counts.services.items():
+        state = "" if s.open else " (closed today)"
+        click.echo(f"  {code} {s.name}: {s.admitted} / {s.cap} admitted{state}")
+    click.echo(f"  places for walk-ins now: {counts.walkin_places}")
 
 
 def register(main: click.Group) -> None:

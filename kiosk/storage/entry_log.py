@@ -49,12 +49,16 @@ class LogRow:
     note: str | None
     undone_by: str | None
     undo_reason: str | None
+    service: str = ""
+    queue_number: str | None = None
+    reentry: int | None = None
 
 
 _COLUMNS = (
     "SELECT e.id, e.ts_utc, e.business_date, e.gate_id, e.kind, e.outcome, e.reason, "
     "e.uses_slot, e.booking_id, b.name, e.temp_estimated_c, e.temp_source, e.officer, e.note, "
-    "u.officer AS undone_by, u.reason AS undo_reason "
+    "u.officer AS undone_by, u.reason AS undo_reason, "
+    "e.service, e.queue_number, e.reentry "
     "FROM entries e LEFT JOIN bookings b ON b.id = e.booking_id "
     "LEFT JOIN entry_undos u ON u.entry_id = e.id "
 )
@@ -78,6 +82,9 @@ def _row(r: Any) -> LogRow:
         note=r["note"],
         undone_by=r["undone_by"],
         undo_reason=r["undo_reason"],
+        service=r["service"] or "",
+        queue_number=r["queue_number"],
+        reentry=r["reentry"],
     )
 
 

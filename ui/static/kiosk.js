@@ -33,6 +33,14 @@
 
   function today(t) {
     setText("count", t.count_text);
+    if ($("services-open")) {
+      setText("services-open", t.services_text || "");
+      $("services-open").hidden = !t.services_text;
+    }
+    if ($("walkin-places")) {
+      setText("walkin-places", t.walkin_text || "");
+      $("walkin-places").hidden = !t.walkin_text;
+    }
     setText("date", t.date_text);
     const out = t.in_service === false;
     $("idle-out").hidden = !out;
@@ -65,6 +73,10 @@
     const temp = $("result-temperature");
     temp.hidden = !r.temperature;
     setText("result-temperature", r.temperature || "");
+    if ($("result-queue")) {
+      $("result-queue").hidden = !r.queue_text;
+      setText("result-queue", r.queue_text || "");
+    }
     if (r.today) today(r.today);
     play(r.decision);
     later(idle, resultMs);

@@ -73,6 +73,19 @@
     document.getElementById("today-date").textContent = t.date;
     document.getElementById("today-admitted").textContent = t.admitted == null ? "?" : t.admitted;
     document.getElementById("today-cap").textContent = t.cap;
+    const places = document.getElementById("today-walkin-places");
+    if (places) places.textContent = t.walkin_places == null ? "?" : t.walkin_places;
+    const services = document.getElementById("today-services");
+    if (services) {
+      services.replaceChildren.apply(services, Object.keys(t.services || {}).map(function (code) {
+        const s = t.services[code];
+        const li = document.createElement("li");
+        li.dataset.service = code;
+        li.textContent = s.name + ": " + s.admitted + " / " + s.cap +
+          (s.open ? "" : " (" + root.dataset.closedLabel + ")");
+        return li;
+      }));
+    }
     const body = document.getElementById("entries-body");
     body.replaceChildren.apply(body, data.entries.map(function (e) {
       const tr = document.createElement("tr");
@@ -80,7 +93,9 @@
       tr.className = "outcome-" + e.outcome + (e.undone_by ? " undone" : "") + (e.pending ? " pending" : "");
       cell(tr, e.id);
       cell(tr, e.time);
-      cell(tr, e.outcome + " · " + e.reason + (e.kind !== "booking" ? " (" + e.kind + ")" : ""));
+      cell(tr, e.outcome + " · " + e.reason + (e.kind !== "booking" ? " (" + e.kind + ")" : "") +
+        (e.queue_number ? " · " + e.queue_number : "") +
+        (e.reentry ? " · " + root.dataset.reentryLabel + " " + e.reentry : ""));
       cell(tr, [e.booking_id, e.name, e.note].filter(Boolean).join(" · "));
       cell(tr, e.temperature_c == null ? "" : e.temperature_c.toFixed(1));
       const actions = cell(tr, e.undone_by ? root.dataset.undoneLabel + " " + e.undone_by : "", "actions");
