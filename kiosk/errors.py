@@ -59,3 +59,7 @@ class BookingImportError(KioskError):
 
 class InputError(KioskError):
     """A request or command argument is malformed (becomes HTTP 400)."""
+
+
+class AlreadyDecided(InputError):
+    """A referral that already took its one decision was decided again (becomes HTTP 409)."""

@@ -118,7 +118,7 @@ def test_deny_a_referred_visitor(officer_client: Any, kiosk: Kiosk) -> None:
     assert referred not in kiosk.gate.pending_referrals()
     assert ("officer", "referral_denied", f"entry:{referred}") in audit_actions(kiosk)
     again = officer_client.post("/officer/api/deny", json={"entry_id": referred})
-    assert again.status_code == 400 and "not a referral" in again.get_json()["error"]
+    assert again.status_code == 409 and "already decided" in again.get_json()["error"]
 
 
 def test_clinical_reading_decides_a_referred_visit(officer_client: Any, kiosk: Kiosk) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from kiosk.errors import InputError, KioskError
+from kiosk.errors import AlreadyDecided, InputError, KioskError
 from kiosk.services.runtime import Kiosk
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,10 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(InputError)
     def bad_input(exc: InputError) -> Any:
         return jsonify(error=str(exc)), 400
+
+    @app.errorhandler(AlreadyDecided)
+    def already_decided(exc: AlreadyDecided) -> Any:
+        return jsonify(error=str(exc), already_decided=True), 409
 
     @app.errorhandler(KioskError)
     def kiosk_error(exc: KioskError) -> Any:

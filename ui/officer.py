@@ -121,12 +121,8 @@ def admit_anyway() -> Any:
     reason = text(data, "reason", max_len=40)
     note = text(data, "note", max_len=200, required=False) or None
     entry_id = _entry_id(data, required=False)
-    if entry_id is not None:
-        note = f"entry {entry_id}: {note}" if note else f"entry {entry_id}"
     assert reason is not None
-    result = kiosk().gate.admit_priority(user().username, reason, note=note)
-    if entry_id is not None:
-        kiosk().gate.close_referral(entry_id)
+    result = kiosk().gate.admit_priority(user().username, reason, note=note, entry_id=entry_id)
     return _result(result)
 
 

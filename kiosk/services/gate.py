@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -279,19 +279,33 @@ class GateService:
         return self.recorder.record(Request(visit, reading))
 
     def admit_priority(
-        self, officer: str, reason: PriorityReason | str, *, note: str | None = None
+        self,
+        officer: str,
+        reason: PriorityReason | str,
+        *,
+        note: str | None = None,
+        entry_id: int | None = None,
     ) -> GateResult:
-        """Officer override with a priority reason; recorded and audited, never hidden."""
+        """Officer override with a priority reason; recorded and audited, never hidden.
+
+        With ``entry_id`` the visitor of that refused or referred entry is admitted: one
+        referral takes one decision (a second raises :class:`AlreadyDecided`).
+        """
         try:
             priority = PriorityReason(reason)
         except ValueError:
             choices = ", ".join(p.value for p in PriorityReason)
             raise InputError(f"priority reason must be one of {choices}") from None
-        try:
+        try:  # validated on the officer's own note ("other" needs one)
             visit = Visit(Kind.PRIORITY, officer=who_acts(officer), priority=priority, note=note)
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        return self.recorder.record(Request(visit, None))
+        if entry_id is None:
+            return self.recorder.record(Request(visit, None))
+        stored = replace(visit, note=f"entry {entry_id}: {note}" if note else f"entry {entry_id}")
+        return self.referrals.admit(
+            entry_id, officer, lambda: self.recorder.record(Request(stored, None))
+        )
 
     # -- screening ------------------------------------------------------------------
     @property
