@@ -116,7 +116,9 @@ def test_admit_anyway_names_an_existing_entry_that_was_not_admitted(
 ) -> None:
     with pytest.raises(InputError, match="no entry"):
         kiosk.gate.admit_priority("officer", "medical_bpjs", entry_id=987654)
-    refused = officer_client.post("/api/sim/present", json={"qr": "BK-NOSUCH", "temperature_c": 36.6})
+    refused = officer_client.post(
+        "/api/sim/present", json={"qr": "BK-NOSUCH", "temperature_c": 36.6}
+    )
     entry_id = refused.get_json()["entry_id"]
     result = kiosk.gate.admit_priority("officer", "elderly_disabled", entry_id=entry_id)
     assert result.decision.outcome.value == "admitted"

@@ -15,8 +15,8 @@ same entry raises :class:`AlreadyDecided` (HTTP 409) and stores nothing.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -30,7 +30,6 @@ from kiosk.services.recorder import OfficerAction, Recorder, Request
 from kiosk.services.results import GateResult
 from kiosk.storage import Database, entry_log
 from kiosk.storage import repository as repo
-
 
 REFERRALS_FOR_CLINICAL = frozenset(
     {Reason.FEVER, Reason.SENSOR_FAULT, Reason.AMBIENT_OUT_OF_RANGE, Reason.TEMPERATURE_RECHECK}
@@ -189,7 +188,9 @@ class Referrals:
             reading = TemperatureReading(
                 ReadingState.OK, estimated_c=round(celsius, 2), source="clinical", is_recheck=True
             )
-            action = OfficerAction(who, "clinical_reading", f"clinical reading for entry {entry_id}")
+            action = OfficerAction(
+                who, "clinical_reading", f"clinical reading for entry {entry_id}"
+            )
             result = self.recorder.record(Request(visit, reading, text=text, action=action))
             self._mark(entry_id, who, f"clinical reading: entry {result.entry_id}")
             return result
