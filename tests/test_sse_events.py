@@ -131,7 +131,7 @@ def test_events_stream_follows_a_visit_from_scan_to_result(events_app: Any) -> N
     chunks = iter(res.response)
     (_, retry), (name, today) = parse(chunks, 2)
     assert retry > 0 and name == "today"
-    assert today["count_text"] == "Hari ini: 0 / 1 diterima"
+    assert today["count_text"] == "Kuota hari ini: 0 dari 1 terpakai"
     assert (today["full"], today["open"]) == (False, True)
 
     simulate_present(kiosk, add_booking(kiosk), 36.6)
@@ -144,7 +144,7 @@ def test_events_stream_follows_a_visit_from_scan_to_result(events_app: Any) -> N
     assert (result["decision"], result["code"]) == ("admitted", "admitted")
     assert result["message"] == "Silakan masuk."
     assert result["temperature"] == "Suhu 36,6 °C"
-    assert result["today"]["count_text"] == "Hari ini: 1 / 1 diterima"
+    assert result["today"]["count_text"] == "Kuota hari ini: 1 dari 1 terpakai"
     assert result["today"]["full"] is True
     res.close()
 
