@@ -48,7 +48,7 @@ def refer_with_fever(client: Any, kiosk: Kiosk, booking_id: str = "BK-FEVER001")
 def sim_body(kiosk: Kiosk) -> None:
     """A visitor stands at the thermometer (walk-ins are measured like everyone)."""
     assert kiosk.simulator is not None
-    kiosk.simulator.set_body_temperature(36.7)
+    kiosk.simulator.walkin_body_c = 36.7
 
 
 def test_console_page_has_the_stable_elements(officer_client: Any) -> None:

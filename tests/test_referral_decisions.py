@@ -124,3 +124,17 @@ def test_admit_anyway_names_an_existing_entry_that_was_not_admitted(
     assert result.decision.outcome.value == "admitted"
     with pytest.raises(InputError, match="admitted already"):
         kiosk.gate.admit_priority("officer", "elderly_disabled", entry_id=result.entry_id)
+
+
+def test_in_simulation_a_walkin_stands_at_the_thermometer(
+    officer_client: Any, kiosk: Kiosk
+) -> None:
+    res = officer_client.post("/officer/api/walkin", json={"note": "lansia"})
+    body = res.get_json()
+    assert (body["decision"], body["code"]) == ("admitted", "walkin")
+    assert body["temperature"]["estimated_c"] == pytest.approx(36.6, abs=0.05)
+    # The panel's body temperature decides the next walk-in.
+    assert officer_client.post("/api/sim/body", json={"temperature_c": 39.4}).status_code == 200
+    body = officer_client.post("/officer/api/walkin", json={}).get_json()
+    assert (body["decision"], body["code"]) == ("refer", "fever")
+    assert kiosk.simulator is not None and kiosk.simulator.body_c is None  # stepped away

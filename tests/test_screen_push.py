@@ -47,7 +47,7 @@ def test_a_walkin_pushes_a_today_event(
     officer_client: Any, kiosk: Kiosk, stream: Iterator[bytes]
 ) -> None:
     assert kiosk.simulator is not None
-    kiosk.simulator.set_body_temperature(36.7)
+    kiosk.simulator.walkin_body_c = 36.7
     res = officer_client.post("/officer/api/walkin", json={"note": "lansia"})
     assert res.get_json()["decision"] == "admitted"
     assert next_today(stream)["admitted"] == 1

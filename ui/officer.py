@@ -16,6 +16,7 @@ from flask import Blueprint, jsonify, render_template
 from kiosk.domain.admission import PriorityReason
 from kiosk.errors import InputError, StorageError
 from kiosk.services.gate import GateResult
+from kiosk.services.runtime import simulate_walkin
 from kiosk.storage import entry_log
 from ui.helpers import json_body, kiosk, lang, number, text
 from ui.security import requires, user
@@ -156,7 +157,10 @@ def walkin() -> Any:
     """A walk-in citizen without booking: measured like everyone, uses a slot."""
     data = json_body()
     note = text(data, "note", max_len=200, required=False) or None
-    return _result(kiosk().gate.admit_walkin(user().username, note=note))
+    k = kiosk()
+    if k.simulator is not None:  # someone steps up to the simulated thermometer
+        return _result(simulate_walkin(k, user().username, note=note))
+    return _result(k.gate.admit_walkin(user().username, note=note))
 
 
 @bp.post("/api/clinical")
