@@ -210,3 +210,24 @@ def test_kiosk_close_stops_the_event_hub(events_app: Any) -> None:
     assert hub in kiosk.background
     kiosk.close()
     assert hub.stopped
+
+
+def test_a_new_day_is_pushed_on_the_next_heartbeat() -> None:
+    hub = EventHub(1, heartbeat_s=0.001)
+    sub = hub.subscribe()
+    assert sub is not None
+    days = iter(["2026-11-23", "2026-11-23", "2026-11-24", "2026-11-24", "2026-11-24"])
+    snapshots = iter(range(10))
+    chunks = hub.stream(
+        sub,
+        lambda e: None,
+        lambda: ("today", {"n": next(snapshots)}),
+        snapshot_every=1000,
+        day=lambda: next(days),
+    )
+    got = [next(chunks) for _ in range(5)]
+    assert got[1] == 'event: today\ndata: {"n": 0}\n\n'
+    assert got[2] == ": ping\n\n"  # same day: only a heartbeat
+    assert got[3] == 'event: today\ndata: {"n": 1}\n\n'  # midnight: a fresh snapshot at once
+    assert got[4] == ": ping\n\n"
+    hub.stop()

@@ -95,7 +95,9 @@ def events() -> Any:
     def render(event: Event) -> tuple[str, dict[str, Any]] | None:
         return render_event(k, event, chosen)
 
-    body = stream_with_context(hub.stream(sub, render, lambda: ("today", screen_today(k))))
+    body = stream_with_context(
+        hub.stream(sub, render, lambda: ("today", screen_today(k)), day=k.gate.business_day)
+    )
     response = Response(body, mimetype="text/event-stream")
     response.call_on_close(lambda: hub.unsubscribe(sub))  # also when never iterated
     response.headers["Cache-Control"] = "no-cache, no-store"

@@ -148,6 +148,10 @@ class GateService:
         now, _ = self.clock_guard.now()
         return business_date(now, self.policy.zone)
 
+    def business_day(self) -> date:
+        """Today's business date in the office's time zone (changes at local midnight)."""
+        return self._business_day()
+
     def out_of_service(self, kind: Kind = Kind.BOOKING) -> frozenset[str]:
         """The devices a ``kind`` visit needs that are missing now (empty: in service).
 
