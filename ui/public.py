@@ -238,7 +238,7 @@ def headline(tone_: str) -> str:
         "refer": gettext("SEE THE OFFICER"),
         "retry": gettext("TRY AGAIN"),
     }
-    return words[tone_]
+    return str(words[tone_])
 
 
 def screen_result(k: Kiosk, result: GateResult, chosen: str) -> dict[str, Any]:
