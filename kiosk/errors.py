@@ -61,11 +61,16 @@ class BookingImportError(KioskError):
         super().__init__(f"{len(errors)} row(s) have errors; nothing was imported:\n{lines}")
 
 
+class AlreadyDecided(InputError):
+    """A referral that already took its one decision was decided again (becomes HTTP 409)."""
+
+
 EXPECTED_ERRORS: tuple[type[Exception], ...] = (KioskError, DriverError)
 """Every error raised on purpose with a message for the person at the gate."""
 
 __all__ = [
     "EXPECTED_ERRORS",
+    "AlreadyDecided",
     "BookingImportError",
     "CameraError",
     "ConfigError",

@@ -40,7 +40,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.ADMITTED: N_("Please enter."),
     Reason.READMITTED: N_("Welcome back, please enter."),
     Reason.WALKIN: N_("Please enter (walk-in)."),
-    Reason.PRIORITY: N_("Please enter (priority)."),
+    Reason.PRIORITY: N_("Please enter."),  # neutral: nobody nearby needs to know why
     Reason.STAFF: N_("Welcome."),
     Reason.CLOSED_HOURS: N_("The office is closed now. Please come during opening hours."),
     Reason.QR_INVALID: N_("This QR code is not a booking code. Please show your booking code."),

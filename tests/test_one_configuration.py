@@ -138,7 +138,7 @@ def test_citizen_page_renders_while_the_sqlite_file_is_unreadable(
     page = in_a_new_thread(lambda: client.get("/"))
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Hari ini: – / 50 diterima" in html  # the count is unknown, not crashed
+    assert "Kuota hari ini: – dari 50 terpakai" in html  # the count is unknown, not crashed
     assert in_a_new_thread(lambda: client.get("/healthz")).status_code == 200
     assert kiosk.simulator is not None
     result = in_a_new_thread(lambda: simulate_present(kiosk, "DEMO-0001", 36.6))

@@ -9,7 +9,7 @@ from flask import Flask, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from kiosk.errors import DriverError, InputError, KioskError
+from kiosk.errors import AlreadyDecided, DriverError, InputError, KioskError
 from kiosk.services.runtime import Kiosk
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,10 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(InputError)
     def bad_input(exc: InputError) -> Any:
         return jsonify(error=str(exc)), 400
+
+    @app.errorhandler(AlreadyDecided)
+    def already_decided(exc: AlreadyDecided) -> Any:
+        return jsonify(error=str(exc), already_decided=True), 409
 
     @app.errorhandler(KioskError)
     @app.errorhandler(DriverError)

@@ -196,15 +196,18 @@ class EventHub:
         *,
         snapshot_every: int = 12,
         clock: Callable[[], float] = time.monotonic,
+        day: Callable[[], object] | None = None,
     ) -> Iterator[str]:
         """The text of one SSE response: the snapshot, then each rendered event.
 
         ``render`` turns an event into ``(event name, JSON data)`` for this
         client (its language), or ``None`` to skip it. Every ``snapshot_every``
-        quiet heartbeats the snapshot is sent again (the day may have changed).
+        quiet heartbeats the snapshot is sent again; and at once on the heartbeat
+        after ``day()`` changes (midnight: a new day, a fresh count).
         """
         started = clock()
         quiet = 0
+        current = day() if day is not None else None
         try:
             yield f"retry: {RETRY_MS}\n\n"
             yield sse(*snapshot())
@@ -214,7 +217,9 @@ class EventHub:
                     if sub.closed:
                         break
                     quiet += 1
-                    if quiet % snapshot_every == 0:
+                    new_day = day() if day is not None else None
+                    if new_day != current or quiet % snapshot_every == 0:
+                        current = new_day
                         yield sse(*snapshot())
                     else:
                         yield ": ping\n\n"

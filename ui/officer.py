@@ -16,6 +16,7 @@ from flask import Blueprint, jsonify, render_template
 from kiosk.domain.admission import PriorityReason
 from kiosk.errors import StorageError
 from kiosk.services.gate import GateResult
+from kiosk.services.runtime import simulate_walkin
 from kiosk.storage import entry_log
 from ui.helpers import json_body, kiosk, lang, number, parse_day, text
 from ui.security import requires, user
@@ -124,12 +125,8 @@ def admit_anyway() -> Any:
     reason = text(data, "reason", max_len=40)
     note = text(data, "note", max_len=200, required=False) or None
     entry_id = _entry_id(data, required=False)
-    if entry_id is not None:
-        note = f"entry {entry_id}: {note}" if note else f"entry {entry_id}"
     assert reason is not None
-    result = kiosk().gate.admit_priority(user().username, reason, note=note)
-    if entry_id is not None:
-        kiosk().gate.close_referral(entry_id)
+    result = kiosk().gate.admit_priority(user().username, reason, note=note, entry_id=entry_id)
     return _result(result)
 
 
@@ -164,7 +161,10 @@ def walkin() -> Any:
     data = json_body()
     note = text(data, "note", max_len=200, required=False) or None
     service = text(data, "service", max_len=8, required=False) or None
-    return _result(kiosk().gate.admit_walkin(user().username, note=note, service=service))
+    k = kiosk()
+    if k.simulator is not None:  # someone steps up to the simulated thermometer
+        return _result(simulate_walkin(k, user().username, note=note, service=service))
+    return _result(k.gate.admit_walkin(user().username, note=note, service=service))
 
 
 @bp.post("/api/clinical")

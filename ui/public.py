@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import segno
 from flask import (
     Blueprint,
     Response,
@@ -20,7 +21,8 @@ from flask import (
     stream_with_context,
 )
 from flask.blueprints import BlueprintSetupState
-from flask_babel import format_date, format_decimal, gettext
+from flask_babel import format_date, format_decimal, get_locale, gettext
+from markupsafe import Markup
 
 from kiosk.domain.admission import Kind
 from kiosk.domain.reasons import Outcome, Reason
@@ -72,6 +74,7 @@ def index() -> str:
         screen=screen_today(k),
         office_name=k.config.site.office_name,
         online_url=k.config.site.online_booking_url,
+        online_qr=qr_svg(k.config.site.online_booking_url),
         recheck_text=display_message(Reason.TEMPERATURE_RECHECK, None, lang()),
         closed_text=display_message(Reason.CLOSED_HOURS, None, lang()),
         result_seconds=RESULT_SECONDS,
@@ -98,7 +101,9 @@ def events() -> Any:
     def render(event: Event) -> tuple[str, dict[str, Any]] | None:
         return render_event(k, event, chosen)
 
-    body = stream_with_context(hub.stream(sub, render, lambda: ("today", screen_today(k))))
+    body = stream_with_context(
+        hub.stream(sub, render, lambda: ("today", screen_today(k)), day=k.gate.business_day)
+    )
     response = Response(body, mimetype="text/event-stream")
     response.call_on_close(lambda: hub.unsubscribe(sub))  # also when never iterated
     response.headers["Cache-Control"] = "no-cache, no-store"
@@ -175,7 +180,7 @@ def screen_today(k: Kiosk) -> dict[str, Any]:
     out_of_service = bool(t.get("out_of_service"))
     return {
         "date": t["date"],
-        "date_text": format_date(day, "full"),
+        "date_text": format_date(day, DATE_PATTERNS.get(str(get_locale()), "full")),
         "admitted": admitted,
         "cap": t["cap"],
         "count_text": gettext(
@@ -225,6 +230,43 @@ def render_event(k: Kiosk, event: Event, chosen: str) -> tuple[str, dict[str, An
     return None
 
 
+DATE_PATTERNS = {"id": "EEEE, d MMMM y"}
+"""The idle screen's date where the locale's "full" one reads oddly ("Selasa, 01 Desember")."""
+
+RETRY_REASONS = frozenset({Reason.NO_READING})
+"""Results the visitor can fix by trying again at once: amber "try again", not a refusal."""
+
+
+def qr_svg(url: str | None) -> Markup | None:
+    """The online booking address as an inline SVG QR code (drawn here; nothing fetched)."""
+    if not url:
+        return None
+    try:
+        code = segno.make(url, error="m", micro=False)
+    except (segno.DataOverflowError, ValueError):
+        return None
+    svg = code.svg_inline(scale=1, border=4, omitsize=True, svgclass="qr", light="#ffffff")
+    return Markup(svg)
+
+
+def tone(result: GateResult) -> str:
+    """How the screen shows a result: ``admitted``, ``denied``, ``refer`` or ``retry``."""
+    if result.decision.reason in RETRY_REASONS:
+        return "retry"
+    return result.decision.outcome.value
+
+
+def headline(tone_: str) -> str:
+    """The one word above a result, readable from a distance."""
+    words = {
+        "admitted": gettext("ENTER"),
+        "denied": gettext("REFUSED"),
+        "refer": gettext("SEE THE OFFICER"),
+        "retry": gettext("TRY AGAIN"),
+    }
+    return str(words[tone_])
+
+
 def screen_result(k: Kiosk, result: GateResult, chosen: str) -> dict[str, Any]:
     d = result.decision
     reading = result.reading
@@ -235,9 +277,12 @@ def screen_result(k: Kiosk, result: GateResult, chosen: str) -> dict[str, Any]:
         temperature = gettext(
             "Temperature %(value)s °C", value=format_decimal(reading.estimated_c, "0.0")
         )
+    shown = tone(result)
     screen: dict[str, Any] = {
         "decision": d.outcome.value,
         "code": d.reason.value,
+        "tone": shown,
+        "headline": headline(shown),
         "message": display_message(d.reason, d.detail, chosen),
         "temperature": temperature,
         "queue_number": result.queue_number

@@ -35,7 +35,12 @@ def sim_only() -> None:
 def panel() -> str:
     k = kiosk()
     assert k.simulator is not None
-    return render_template("sim.html", faults=k.simulator.faults, today=k.gate.today())
+    return render_template(
+        "sim.html",
+        faults=k.simulator.faults,
+        today=k.gate.today(),
+        walkin_body_c=k.simulator.walkin_body_c,
+    )
 
 
 @bp.post("/api/sim/present")
@@ -53,6 +58,17 @@ def present() -> Any:
     except NoCodeInView as exc:
         return jsonify(error=str(exc)), 422
     return jsonify(result.as_json(lang()))
+
+
+@bp.post("/api/sim/body")
+@public
+def body() -> Any:
+    """The panel's body temperature: the person an officer's walk-in places at the sensor."""
+    body_c = number(json_body(), "temperature_c", 20.0, 45.0, required=True)
+    sim = kiosk().simulator
+    assert sim is not None and body_c is not None
+    sim.walkin_body_c = body_c
+    return jsonify(ok=True, temperature_c=body_c)
 
 
 @bp.post("/api/sim/fault")

@@ -102,6 +102,9 @@ class Simulator:
         self.faults = tuple(f.value for f in Fault)
         self.ambient_c = 25.0
         self.body_c: float | None = None
+        self.walkin_body_c = 36.6
+        """The body temperature of the person an officer's walk-in places at the thermometer
+        (the simulator panel's field; see :func:`kiosk.services.runtime.simulate_walkin`)."""
         self.set_body_temperature(None)
 
     def set_body_temperature(self, body_c: float | None, ambient_c: float | None = None) -> None:

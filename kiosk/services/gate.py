@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -147,6 +147,10 @@ class GateService:
     def _business_day(self) -> date:
         now, _ = self.clock_guard.now()
         return business_date(now, self.policy.zone)
+
+    def business_day(self) -> date:
+        """Today's business date in the office's time zone (changes at local midnight)."""
+        return self._business_day()
 
     def out_of_service(self, kind: Kind = Kind.BOOKING) -> frozenset[str]:
         """The devices a ``kind`` visit needs that are missing now (empty: in service).
@@ -308,14 +312,19 @@ class GateService:
         *,
         note: str | None = None,
         service: str | None = None,
+        entry_id: int | None = None,
     ) -> GateResult:
-        """Officer override with a priority reason; recorded and audited, never hidden."""
+        """Officer override with a priority reason; recorded and audited, never hidden.
+
+        With ``entry_id`` the visitor of that refused or referred entry is admitted: one
+        referral takes one decision (a second raises :class:`AlreadyDecided`).
+        """
         try:
             priority = PriorityReason(reason)
         except ValueError:
             choices = ", ".join(p.value for p in PriorityReason)
             raise InputError(f"priority reason must be one of {choices}") from None
-        try:
+        try:  # validated on the officer's own note ("other" needs one)
             visit = Visit(
                 Kind.PRIORITY,
                 officer=who_acts(officer),
@@ -325,7 +334,12 @@ class GateService:
             )
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        return self.recorder.record(Request(visit, None))
+        if entry_id is None:
+            return self.recorder.record(Request(visit, None))
+        stored = replace(visit, note=f"entry {entry_id}: {note}" if note else f"entry {entry_id}")
+        return self.referrals.admit(
+            entry_id, officer, lambda: self.recorder.record(Request(stored, None))
+        )
 
     # -- screening ------------------------------------------------------------------
     @property

@@ -317,3 +317,19 @@ def simulate_present(
     if result is None:
         raise NoCodeInView("no QR code found in the camera frame")
     return result
+
+
+def simulate_walkin(
+    kiosk: Kiosk, officer: str, *, note: str | None = None, service: str | None = None
+) -> GateResult:
+    """Sim mode: the officer's walk-in stands at the thermometer (the panel's body
+    temperature) while the gate measures them, so a walk-in can be tried end to end."""
+    sim = kiosk.simulator
+    if sim is None:
+        raise RuntimeError("not in simulation mode")
+    with sim.lock:
+        sim.set_body_temperature(sim.walkin_body_c)
+        try:
+            return kiosk.gate.admit_walkin(officer, note=note, service=service)
+        finally:
+            sim.set_body_temperature(None)

@@ -291,6 +291,17 @@ def audit_page(
     return found, len(rows) > limit
 
 
+def audit_actions(conn: Any, subject: str, actions: tuple[str, ...]) -> list[AuditRow]:
+    """Audit rows about ``subject`` whose action is one of ``actions``, oldest first."""
+    marks = ", ".join("?" for _ in actions)
+    rows = conn.execute(
+        "SELECT id, ts_utc, actor, action, subject, details FROM audit_log "
+        f"WHERE subject = ? AND action IN ({marks}) ORDER BY id",
+        (subject, *actions),
+    ).fetchall()
+    return [AuditRow(int(r[0]), datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+
 def audit_between(conn: Any, since: datetime, until: datetime) -> list[AuditRow]:
     """Audit rows of one period (the daily report's officer actions), oldest first."""
     rows = conn.execute(

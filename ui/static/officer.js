@@ -142,8 +142,20 @@
     const form = document.getElementById(formId);
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
-      const data = await call(url, formData(form));
-      if (data) { say(done(data), false); form.reset(); refresh(); }
+      if (form.getAttribute("aria-busy") === "true") return; // one request at a time
+      const buttons = form.querySelectorAll("button");
+      form.setAttribute("aria-busy", "true");
+      buttons.forEach(function (b) { b.disabled = true; });
+      try {
+        const data = await call(url, formData(form));
+        // A decision that is not an admission (a walk-in with a fever) is not a success.
+        if (data) { say(done(data), data.decision !== undefined && data.decision !== "admitted"); form.reset(); refresh(); }
+      } catch (err) {
+        say(String(err), true);
+      } finally {
+        form.removeAttribute("aria-busy");
+        buttons.forEach(function (b) { b.disabled = false; });
+      }
     });
   }
 

@@ -39,6 +39,11 @@
     document.getElementById("sim-result").textContent = JSON.stringify(r.body, null, 2);
     refresh();
   });
+  // The same body temperature is the person an officer's walk-in places at the thermometer.
+  document.getElementById("temperature").addEventListener("change", function () {
+    const t = parseFloat(document.getElementById("temperature").value);
+    if (!isNaN(t)) post("/api/sim/body", { temperature_c: t });
+  });
   document.getElementById("fault-form").addEventListener("submit", async function (ev) {
     ev.preventDefault();
     const r = await post("/api/sim/fault", { fault: document.getElementById("fault").value });
