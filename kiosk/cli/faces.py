@@ -251,7 +251,11 @@ def faces_roster() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--by", "actor", default=None, help="Who imports.")
 def roster_import(config_path: Path | None, file: Path, actor: str | None) -> None:
-    """Import FILE.csv with the columns date,name (all rows or none)."""
+    """Import FILE.csv with the columns date,name[,start,end] (all rows or none).
+
+    start and end (HH:MM, local time) make the day a shift; an end before the start crosses
+    midnight (22:00,06:00 belongs to the date it starts on). Re-importing a day updates its
+    times."""
     from kiosk.faces.registry import FaceRegistry
 
     config = load(config_path)
