@@ -51,12 +51,21 @@ def faces_check(config_path: Path | None) -> None:
     help="Who recorded the staff member's written consent (default: cli:<your user name>).",
 )
 @click.option("--replace", is_flag=True, help="Replace the encodings held instead of adding.")
+@click.option(
+    "--jitters",
+    type=click.IntRange(1, 20),
+    default=1,
+    show_default=True,
+    help="Encode each photo this many times, randomly shifted and mirrored, and average "
+    "(slower; see bench/recognition.py).",
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def faces_enroll(
     config_path: Path | None,
     name: str,
     consent_by: str | None,
     replace: bool,
+    jitters: int,
     files: tuple[Path, ...],
 ) -> None:
     """Enrol 1–5 photos of one staff member (all accepted or none).
@@ -81,7 +90,7 @@ def faces_enroll(
         sys.exit(1)
     with open_database(config) as db:
         result = FaceRegistry(config, db).enroll(
-            name, photos, consent_by=_actor(consent_by), replace=replace
+            name, photos, consent_by=_actor(consent_by), replace=replace, jitters=jitters
         )
     for v in result.verdicts:
         if v.ok and result.ok:

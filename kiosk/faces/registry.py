@@ -36,6 +36,7 @@ from kiosk.storage import staff as store
 log = logging.getLogger(__name__)
 
 MAX_PHOTOS = 5
+MAX_JITTERS = 20
 SAME_PERSON_MAX = 0.6
 """Photos of one enrolment must all be within the library's own tolerance of each other."""
 NAME_MAX = 80
@@ -157,13 +158,15 @@ class FaceRegistry:
         *,
         consent_by: str,
         replace: bool = False,
+        jitters: int = 1,
     ) -> Enrolment:
         """Check every photo and store their encodings — all of them or none.
 
         Creates the staff member when new and records the consent (now, ``consent_by``).
         A photo is refused when it has no face, several faces, a face too small or too
         blurred, when the photos show different people, or when the face is already
-        enrolled as somebody else.
+        enrolled as somebody else. ``jitters`` (1–20) as for
+        :func:`~kiosk.faces.quality.check_photo` (``bench/recognition.py`` measures it).
         """
         name = clean_name(name)
         consent_by = (consent_by or "").strip()
@@ -171,6 +174,8 @@ class FaceRegistry:
             raise InputError("who recorded the consent is required (1–64 characters)")
         if not 1 <= len(photos) <= MAX_PHOTOS:
             raise InputError(f"enrol 1 to {MAX_PHOTOS} photos per staff member")
+        if not 1 <= jitters <= MAX_JITTERS:
+            raise InputError(f"jitters must be 1 to {MAX_JITTERS}")
         s = self.settings
         verdicts = [
             check_photo(
@@ -179,6 +184,7 @@ class FaceRegistry:
                 name=label,
                 min_face_px=s.min_face_px,
                 min_sharpness=s.min_sharpness,
+                jitters=jitters,
             )
             for label, rgb in photos
         ]
