@@ -33,6 +33,12 @@ class Receipt:
     footer: str = ""
 
 
+def preload() -> None:
+    """Import python-escpos now (about 1.5 s on a Pi-class CPU: Pillow, qrcode, its printer
+    profiles), at start-up, not in the print thread while the gate is deciding."""
+    import escpos.printer  # noqa: F401
+
+
 def render(receipt: Receipt) -> bytes:
     """The receipt as ESC/POS bytes (initialise, centred text, a large number, cut)."""
     from escpos.printer import Dummy

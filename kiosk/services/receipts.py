@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from drivers.receipt_printer import Receipt, ReceiptPrinter, render
+from drivers.receipt_printer import Receipt, ReceiptPrinter, preload, render
 from kiosk.config import Config
 from kiosk.domain.reasons import Outcome
 from kiosk.errors import PrinterError
@@ -104,6 +104,7 @@ class ReceiptService:
         printer = printer_for(config)
         if printer is None:
             return None
+        preload()
         service = cls(config, printer)
         service._thread.start()
         log.info("queue-number receipts go to the %s", printer.describe())
