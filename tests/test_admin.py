@@ -183,7 +183,7 @@ def test_daily_report_is_printable_and_audited(
     officer_client.post("/officer/api/undo", json={"entry_id": entry_id, "reason": "salah"})
     page = admin_client.get("/admin/report").get_data(as_text=True)
     assert 'id="daily-report"' in page and 'id="print-report"' in page
-    assert "admission_undone" in page and "officer" in page
+    assert 'data-action="admission_undone">Penerimaan dibatalkan<' in page and "officer" in page
     assert re.search(r'id="count-undone">1<', page)
     assert "/static/admin.css" in page  # holds the @media print rules
     assert audits(kiosk, "daily_report_viewed")
