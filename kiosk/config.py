@@ -175,6 +175,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
                 e["type"],
                 dict(e.get("ctx") or {}),
                 e.get("input"),
+                e["msg"].removeprefix("Value error, "),
             )
             for e in err.errors()
         )

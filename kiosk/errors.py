@@ -31,10 +31,11 @@ class ConfigError(KioskError):
     """The configuration file is missing, malformed or out of bounds.
 
     ``problems`` (when the schema refused values) lists each refusal as
-    ``(field, error type, context, input)`` so a page can word it in its own language.
+    ``(field, error type, context, input, English message)`` so a page can word it in its
+    own language.
     """
 
-    problems: tuple[tuple[str, str, dict[str, object], object], ...] = ()
+    problems: tuple[tuple[str, str, dict[str, object], object, str], ...] = ()
 
 
 class LocalizedInputError(InputError):

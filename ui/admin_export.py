@@ -11,9 +11,10 @@ never held whole in memory, and the export is audited like the CSV.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, send_file
+from flask import Blueprint, Response
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -111,7 +112,21 @@ def export_xlsx() -> Any:
     admin._audit("entries_exported", admin._describe(f) + " format=xlsx")
     days = f.day.isoformat() + (f"_{f.last_day.isoformat()}" if f.last_day else "")
     name = f"entries-{kiosk().config.site.office_id}-{days}.xlsx"
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it once sent
-    write_workbook(f, spool)
-    spool.seek(0)
-    return send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=name)
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by chunks() once sent
+    try:
+        write_workbook(f, spool)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+
+    def chunks() -> Iterator[bytes]:
+        with spool:
+            while block := spool.read(64 * 1024):
+                yield block
+
+    return Response(
+        chunks(),
+        mimetype=XLSX_MIMETYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -15,22 +15,22 @@ import re
 from typing import Any
 
 from flask import Flask
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 
 from kiosk.domain.admission import Kind, PriorityReason
 from kiosk.domain.reasons import Outcome, Reason
 from kiosk.errors import LocalizedInputError
 from kiosk.services import settings as settings_service
 
-OUTCOMES: dict[str, LazyString] = {
+OUTCOMES: dict[str, Any] = {
     Outcome.ADMITTED: _l("Admitted"),
     Outcome.DENIED: _l("Denied"),
     Outcome.REFER: _l("Referred"),
 }
 
-REASONS: dict[str, LazyString] = {
+REASONS: dict[str, Any] = {
     Reason.ADMITTED: _l("valid booking"),
     Reason.READMITTED: _l("re-entry"),
     Reason.WALKIN: _l("walk-in"),
@@ -68,21 +68,21 @@ REASONS: dict[str, LazyString] = {
     Reason.OFFICER_DENIED: _l("denied by the officer"),
 }
 
-KINDS: dict[str, LazyString] = {
+KINDS: dict[str, Any] = {
     Kind.BOOKING: _l("Booking"),
     Kind.WALKIN: _l("Walk-in"),
     Kind.PRIORITY: _l("Priority"),
     Kind.STAFF: _l("Staff"),
 }
 
-PRIORITY_REASONS: dict[str, LazyString] = {
+PRIORITY_REASONS: dict[str, Any] = {
     PriorityReason.TNI_POLRI: _l("TNI/Polri registration"),
     PriorityReason.MEDICAL_BPJS: _l("Medical / BPJS"),
     PriorityReason.ELDERLY_DISABLED: _l("Elderly or disabled"),
     PriorityReason.OTHER: _l("Other"),
 }
 
-WEEKDAYS: dict[str, LazyString] = {
+WEEKDAYS: dict[str, Any] = {
     "mon": _l("Monday"),
     "tue": _l("Tuesday"),
     "wed": _l("Wednesday"),
@@ -92,9 +92,9 @@ WEEKDAYS: dict[str, LazyString] = {
     "sun": _l("Sunday"),
 }
 
-ROLES: dict[str, LazyString] = {"officer": _l("Officer"), "admin": _l("Administrator")}
+ROLES: dict[str, Any] = {"officer": _l("Officer"), "admin": _l("Administrator")}
 
-AUDIT_ACTIONS: dict[str, LazyString] = {
+AUDIT_ACTIONS: dict[str, Any] = {
     "setting_changed": _l("Setting changed"),
     "admission_undone": _l("Admission undone"),
     "admit_walkin": _l("Walk-in admitted"),
@@ -136,7 +136,7 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "clock_resolved": _l("Clock problem resolved"),
 }
 
-SETTINGS: dict[str, LazyString] = {
+SETTINGS: dict[str, Any] = {
     "admission.daily_cap": _l("Daily cap (citizens per day)"),
     "admission.fever_threshold_c": _l("Fever threshold (°C)"),
     "admission.opens": _l("Opens (HH:MM)"),
@@ -146,13 +146,13 @@ SETTINGS: dict[str, LazyString] = {
     "retention.days": _l("Keep citizen entries (days)"),
 }
 
-CHECKS: dict[str, LazyString] = {
+CHECKS: dict[str, Any] = {
     "clock": _l("clock"),
     "disk": _l("disk"),
     "database": _l("database"),
 }
 
-ALERTS: dict[str, LazyString] = {
+ALERTS: dict[str, Any] = {
     "safe_mode": _l("Safe mode"),
     "device_missing": _l("Device missing: gate closed"),
     "device_optional": _l("Optional device missing"),
@@ -166,7 +166,7 @@ ALERTS: dict[str, LazyString] = {
     "login_locked": _l("Logins locked"),
 }
 
-GROUPS: dict[str, dict[str, LazyString]] = {
+GROUPS: dict[str, dict[str, Any]] = {
     "alert": ALERTS,
     "outcome": OUTCOMES,
     "reason": REASONS,
@@ -222,7 +222,7 @@ def audit_subject(action: str, subject: str | None) -> str:
 
 
 # -- errors the services raise in English -----------------------------------------------
-SCHEMA_ERRORS: dict[str, LazyString] = {
+SCHEMA_ERRORS: dict[str, Any] = {
     "greater_than_equal": _l("must be at least {ge}"),
     "greater_than": _l("must be more than {gt}"),
     "less_than_equal": _l("must be at most {le}"),
@@ -242,13 +242,22 @@ def error_text(exc: Exception) -> str:
             name = label(field, "setting")
             template = SCHEMA_ERRORS.get(kind)
             if template is not None:
-                parts.append(f"{name}: {str(template).format_map(_Values(ctx))}")
+                values = {k: _number(v) for k, v in ctx.items()}
+                parts.append(f"{name}: {str(template).format_map(_Values(values))}")
             else:
-                parts.append(f"{name}: {_('invalid value')} ({english})")
+                invalid = _("invalid value")
+                parts.append(f"{name}: {invalid} ({english})")
         return "; ".join(parts)
     if isinstance(exc, LocalizedInputError):
-        return _(exc.template).format(**exc.params)
+        return str(_(exc.template)).format(**exc.params)
     return str(exc)
+
+
+def _number(value: Any) -> Any:
+    """A bound in the page's number format (39,5 in Indonesian)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format_decimal(value)
+    return value
 
 
 class _Values(dict[str, Any]):

@@ -134,11 +134,7 @@ def save(db: Backend, base: Config, changes: dict[str, Any], *, who: str, now: d
         config = apply_overrides(base, merged)
     except ConfigError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines()[1:]]
-        english = [ln.partition(": ")[2] for ln in lines]
-        problems = tuple(
-            (*p, english[i] if i < len(english) else "") for i, p in enumerate(exc.problems)
-        )
-        raise SettingsInvalid("; ".join(lines) or str(exc), problems) from None
+        raise SettingsInvalid("; ".join(lines) or str(exc), exc.problems) from None
     before = effective_config(db, base)
     with db.transaction() as conn:
         for key in changes:
