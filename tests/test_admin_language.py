@@ -210,3 +210,21 @@ def test_health_page_agrees_with_the_gate_clock(
     assert result == "Oke" and 'data-alert="clock_unconfirmed"' not in page
     assert "dikonfirmasi petugas" in page
     assert date.fromisoformat(kiosk.gate.today()["date"]) == date(2026, 11, 23)
+
+
+def test_a_used_booking_names_the_gate_in_words() -> None:
+    from kiosk.domain.reasons import Reason
+    from kiosk.messages import display_message
+
+    detail = {"admitted_at": "09:30", "gate": "gate-1"}
+    assert display_message(Reason.BOOKING_USED, detail, "id") == (
+        "Booking ini sudah digunakan pukul 09.30 (Gerbang 1)."
+    )
+    assert "(Gate 1)" in display_message(Reason.BOOKING_USED, detail, "en")
+    assert "(pos-A)" in display_message(Reason.BOOKING_USED, {"gate": "pos-A"}, "id")
+
+
+def test_staff_page_shows_the_attendance_state_in_words(admin_client: Any) -> None:
+    page = admin_client.get("/admin/staff").get_data(as_text=True)
+    state = re.search(r'<b data-status="([a-z_]+)">([^<]+)</b>', page)
+    assert state and state.group(1) != state.group(2)

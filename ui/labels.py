@@ -166,7 +166,26 @@ ALERTS: dict[str, Any] = {
     "login_locked": _l("Logins locked"),
 }
 
+PHOTO_REJECTIONS: dict[str, Any] = {
+    "unreadable": _l("photo unreadable"),
+    "no_face": _l("no face found"),
+    "several_faces": _l("several faces"),
+    "face_too_small": _l("face too small"),
+    "too_blurred": _l("too blurred"),
+    "different_people": _l("different people"),
+    "already_enrolled": _l("already enrolled"),
+}
+
+SERVICE_STATES: dict[str, Any] = {
+    "ok": _l("working"),
+    "disabled": _l("switched off"),
+    "unavailable": _l("unavailable"),
+    "starting": _l("starting"),
+}
+
 GROUPS: dict[str, dict[str, Any]] = {
+    "photo": PHOTO_REJECTIONS,
+    "state": SERVICE_STATES,
     "alert": ALERTS,
     "outcome": OUTCOMES,
     "reason": REASONS,
