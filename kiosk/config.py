@@ -176,7 +176,18 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
     try:
         return Config.model_validate({**data, "source": source})
     except ValidationError as err:
-        raise ConfigError(_describe(err, str(source or "configuration"))) from None
+        exc = ConfigError(_describe(err, str(source or "configuration")))
+        exc.problems = tuple(
+            (
+                ".".join(str(p) for p in e["loc"]),
+                e["type"],
+                dict(e.get("ctx") or {}),
+                e.get("input"),
+                e["msg"].removeprefix("Value error, "),
+            )
+            for e in err.errors()
+        )
+        raise exc from None
 
 
 def load_config(path: str | Path) -> Config:

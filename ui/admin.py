@@ -26,6 +26,7 @@ from kiosk.services.daystatus import ServiceFigures, day_counts
 from kiosk.services.results import policy_from
 from kiosk.storage import entry_log
 from kiosk.storage import repository as repo
+from ui import labels
 from ui.helpers import kiosk, parse_day, whole_number
 from ui.security import requires, user
 
@@ -55,9 +56,11 @@ CSV_COLUMNS = (
 
 
 def init_app(app: Flask) -> None:
-    from ui import admin_manage
+    from ui import admin_export, admin_manage
 
     app.register_blueprint(admin_manage.bp)
+    app.register_blueprint(admin_export.bp)
+    labels.init_app(app)
     admin_manage.init_settings(app)
 
 
@@ -378,17 +381,22 @@ def audit() -> Any:
 @bp.get("/health")
 @requires("admin")
 def health() -> Any:
+    """What the gate itself sees: its own clock trust and the alerts of /healthz and the
+    officer console (a date the gate trusts is never shown as a failed clock)."""
     from kiosk import doctor
 
     k = kiosk()
     checks = [
-        doctor.check_clock(k.config, k.gate.clock()),
-        doctor.check_disk(k.config.data_dir),
+        doctor.check_disk(k.config.data_dir, min_free_percent=k.config.retention.min_free_percent),
         doctor.check_database(k.config.database_target),
     ]
     last = k.gate.last_result
     return render_template(
         "admin/health.html",
+        clock=k.gate.clock_guard.status(),
+        now=k.gate.clock().astimezone(k.config.site.zone),
+        alerts=k.alerts(),
+        in_service=k.in_service(),
         checks=checks,
         calibration=k.gate.last_calibration(),
         model=k.gate.model,
