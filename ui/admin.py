@@ -56,10 +56,9 @@ CSV_COLUMNS = (
 
 
 def init_app(app: Flask) -> None:
-    from ui import admin_export, admin_manage
+    from ui import admin_manage
 
     app.register_blueprint(admin_manage.bp)
-    app.register_blueprint(admin_export.bp)
     labels.init_app(app)
     admin_manage.init_settings(app)
 
