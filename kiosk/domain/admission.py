@@ -32,10 +32,13 @@ Precedence (the first rule that applies wins)
    visitor with an invalid code is not measured for nothing.
 3. Temperature (everyone but officer priority admissions, whose officer has
    taken responsibility): ``sensor_fault`` → refer; ``ambient_out_of_range``
-   → refer (we refuse to screen); ``no_reading`` → denied (step closer);
-   elevated estimate → ``temperature_recheck`` the first time when the policy
-   asks for a re-measurement, else ``fever`` → refer. Health comes before the
-   cap: a feverish visitor is referred even on a full day.
+   → refer (we refuse to screen); a re-measurement that was not a valid in-place
+   reading (``TemperatureReading.recheck_trusted`` false) → ``fever`` refer (it cannot
+   clear the elevated first reading); ``no_reading`` → denied (step closer: nobody,
+   unstable, too far — estimate below the floor — or too close); elevated estimate
+   → ``temperature_recheck`` the first time when the policy asks for a
+   re-measurement, else ``fever`` → refer. Health comes before the cap: a
+   feverish visitor is referred even on a full day.
 4. ``cap_reached`` — only when the admission would use a slot.
 5. Admitted: ``admitted``, ``readmitted`` (re-entry, no slot), ``walkin``,
    ``priority`` or ``staff``.
@@ -205,13 +208,27 @@ def booking_problem(facts: BookingFacts, policy: Policy, now: datetime) -> Decis
     return None
 
 
+_NO_READING = frozenset(
+    {
+        ReadingState.NO_PERSON,
+        ReadingState.IMPLAUSIBLE,
+        ReadingState.UNSTABLE,
+        ReadingState.TOO_FAR,
+        ReadingState.TOO_CLOSE,
+    }
+)
+
+
 def temperature_problem(reading: TemperatureReading | None, policy: Policy) -> Decision | None:
     """Rule 3: the measurement's verdict, or ``None`` when it allows entry."""
     if reading is None or reading.state is ReadingState.FAULT:
         return _refer(Reason.SENSOR_FAULT)
     if reading.state is ReadingState.AMBIENT_OUT_OF_RANGE:
         return _refer(Reason.AMBIENT_OUT_OF_RANGE, ambient_c=f"{reading.ambient_c:.1f}")
-    if reading.state in (ReadingState.NO_PERSON, ReadingState.IMPLAUSIBLE, ReadingState.UNSTABLE):
+    if reading.first is not None and not reading.recheck_trusted:
+        first = reading.first.estimated_c
+        return _refer(Reason.FEVER, first_c=f"{first:.1f}" if first is not None else "")
+    if reading.state in _NO_READING:
         return _deny(Reason.NO_READING, state=reading.state.value)
     assert reading.estimated_c is not None
     if reading.estimated_c >= policy.fever_threshold_c:

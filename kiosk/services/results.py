@@ -67,6 +67,9 @@ class GateResult:
                 "ambient_c": reading.ambient_c,
                 "estimated_c": reading.estimated_c,
                 "source": reading.source,
+                "distance_cm": reading.distance_cm,
+                "first_estimated_c": reading.first.estimated_c if reading.first else None,
+                "recheck_trusted": reading.recheck_trusted if reading.first else None,
             },
             "replayed": self.replayed,
         }
