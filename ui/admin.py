@@ -371,6 +371,8 @@ def health() -> Any:
         "admin/health.html",
         checks=checks,
         calibration=k.gate.last_calibration(),
+        calibration_status=k.gate.screening.calibration_status(),
+        optics=k.config.thermometer.describe(),
         model=k.gate.model,
         scanner=k.scanner_status(),
         mode=k.config.hardware.mode,
