@@ -255,7 +255,7 @@ class Screening:
         temperature = self._config().temperature
         reading = self.measure()
         for _ in range(temperature.closer_attempts):
-            if reading.state is not ReadingState.TOO_FAR:
+            if not _too_far(reading):
                 break
             self.events.interim(Reason.MOVE_CLOSER)
             reading = self.measure()
@@ -269,3 +269,21 @@ class Screening:
             self.sleep(temperature.recheck_pause_s)
             reading = recheck(reading, self.measure(), self.recheck_rule)
         return reading
+
+
+def _too_far(reading: TemperatureReading) -> bool:
+    """Skin seen but not filling the view: below the floor, or warmer than the room yet
+    below the skin window (a forehead far away, mostly room)."""
+    if reading.state is ReadingState.TOO_FAR:
+        return True
+    obj, amb = reading.object_c, reading.ambient_c
+    return (
+        reading.state is ReadingState.NO_PERSON
+        and obj is not None
+        and amb is not None
+        and obj - amb >= WARMER_THAN_ROOM_C
+    )
+
+
+WARMER_THAN_ROOM_C = 1.0
+"""A "nobody" reading this much warmer than the room is somebody too far away."""
