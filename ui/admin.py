@@ -372,7 +372,7 @@ def health() -> Any:
         checks=checks,
         calibration=k.gate.last_calibration(),
         calibration_status=k.gate.screening.calibration_status(),
-        optics=k.config.thermometer.describe(),
+        optics=k.config.thermometer,
         model=k.gate.model,
         scanner=k.scanner_status(),
         mode=k.config.hardware.mode,

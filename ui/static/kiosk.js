@@ -60,7 +60,8 @@
 
   function result(r) {
     show("result");
-    screen.dataset.outcome = r.decision;
+    // No reading (too far, nobody, unstable) is amber "try again", never the red refusal.
+    screen.dataset.outcome = r.code === "no_reading" ? "retry" : r.decision;
     setText("result-message", r.message);
     const temp = $("result-temperature");
     temp.hidden = !r.temperature;
