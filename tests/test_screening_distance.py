@@ -209,3 +209,34 @@ def test_sim_api_takes_distance_and_recheck(make_kiosk: Callable[..., Kiosk]) ->
         },
     ).get_json()
     assert (cooled["decision"], cooled["code"]) == ("admitted", "admitted")
+
+
+def test_doctor_says_the_optics_and_checks_the_helper_sensors(
+    make_kiosk: Callable[..., Kiosk],
+) -> None:
+    from kiosk import doctor
+
+    kiosk = make_kiosk(
+        thermometer={"part": "xCC", "distance_sensor": "vl53l0x", "room_sensor": "sht3x"}
+    )
+    checks = {c.name: c for c in doctor.run_checks(kiosk.config, devices=kiosk.devices)}
+    assert "field of view 35°" in checks["thermometer"].detail
+    assert "working distance 4.0 cm" in checks["thermometer"].detail
+    assert checks["distance_sensor"].ok and checks["room_sensor"].ok
+    sim = kiosk.simulator
+    assert sim is not None and sim.distance_bus is not None
+    sim.distance_bus.fail()
+    failed = {c.name: c for c in doctor.run_checks(kiosk.config, devices=kiosk.devices)}
+    assert not failed["distance_sensor"].ok
+    assert failed["distance_sensor"].fix and "i2cdetect" in failed["distance_sensor"].fix
+
+
+def test_a_failing_distance_sensor_is_a_sensor_fault_and_refers(
+    make_kiosk: Callable[..., Kiosk],
+) -> None:
+    kiosk = gate(make_kiosk, "xCI", True)
+    sim = kiosk.simulator
+    assert sim is not None and sim.distance_bus is not None
+    sim.distance_bus.fail()
+    result = visit(kiosk, 36.6, 25.0, None)
+    assert result.decision.reason is Reason.SENSOR_FAULT

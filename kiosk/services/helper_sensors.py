@@ -11,7 +11,7 @@ kiosk's :class:`~kiosk.errors.SensorError`.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from drivers.i2c_helpers import I2CSensorError
 from drivers.sht3x import SHT3x, open_sht3x
@@ -97,6 +97,51 @@ def open_room(config: Config) -> RoomAir:
         return RoomAir(open_sht3x(config.hardware.i2c_bus, t.room_address))
     except I2CSensorError as exc:
         raise DeviceError(str(exc)) from exc
+
+
+def probe_helpers(config: Config, devices: Any = None) -> list[tuple[str, bool, str]]:
+    """``(name, ok, detail)`` for each configured helper sensor (`kiosk doctor`).
+
+    Uses the running (or simulated) devices when given, else opens each on its own.
+    """
+    t = config.thermometer
+    found: list[tuple[str, bool, str]] = []
+    for name, kind, read in (
+        ("distance_sensor", t.distance_sensor, _read_distance),
+        ("room_sensor", t.room_sensor, _read_room),
+    ):
+        if kind == "none":
+            continue
+        try:
+            found.append((name, True, f"{kind}: {read(config, devices)}"))
+        except (SensorError, DeviceError) as exc:
+            found.append((name, False, f"{kind}: {exc}"))
+    return found
+
+
+def _read_distance(config: Config, devices: Any) -> str:
+    sensor = devices.distance if devices is not None else None
+    opened = sensor is None
+    sensor = sensor or open_distance(config)
+    try:
+        cm = sensor.distance_cm()
+    finally:
+        if opened:
+            sensor.close()
+    low, high = config.thermometer.distance_range_cm
+    seen = "nothing in range" if cm is None else f"{cm:.1f} cm"
+    return f"{seen}; samples are taken at {low:.1f}–{high:.1f} cm"
+
+
+def _read_room(config: Config, devices: Any) -> str:
+    sensor = devices.room if devices is not None else None
+    opened = sensor is None
+    sensor = sensor or open_room(config)
+    try:
+        return f"room air {sensor.room_temperature():.1f} °C (used as the ambient)"
+    finally:
+        if opened:
+            sensor.close()
 
 
 def ambient_from(die_c: float, room_c: float | None, enclosure_offset_c: float) -> float:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from kiosk.config import Config
 from kiosk.domain.admission import Policy
@@ -40,6 +40,7 @@ from kiosk.storage import Database
 from kiosk.storage import repository as repo
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Screening:
@@ -170,7 +171,7 @@ class Screening:
         shown = errors = 0
         hint: Reason | None = None
         therm = self.devices.thermometer
-        room = self.devices.room.room_temperature() if self.devices.room is not None else None
+        room = self._helper("room_sensor", self.devices.room.room_temperature) if self.devices.room else None
         offset = self._config().temperature.enclosure_offset_c
         started = self.monotonic()
         self.events.phase("measuring", 0.0)
@@ -218,7 +219,7 @@ class Screening:
         """With a distance sensor: (distance if inside the range, what to tell the visitor)."""
         if self.distance_range is None or self.devices.distance is None:
             return None, None
-        distance = self.devices.distance.distance_cm()
+        distance = self._helper("distance", self.devices.distance.distance_cm)
         low, high = self.distance_range
         if distance is None:
             return None, None  # nobody in front: nothing to tell
@@ -227,6 +228,16 @@ class Screening:
         if distance < low:
             return None, Reason.MOVE_BACK
         return distance, None
+
+    def _helper(self, slot: str, read: Callable[[], T]) -> T:
+        """Read a helper sensor; a failure is the visit's sensor fault and the device is
+        suspected (the supervisor probes and re-opens it)."""
+        try:
+            return read()
+        except SensorError as exc:
+            if self.devices.supervisor is not None:
+                self.devices.supervisor.suspect(slot, exc)
+            raise
 
     @staticmethod
     def _placed(
