@@ -31,11 +31,20 @@ PARTS = ("xAA", "xCC", "xCF", "xCI")
 """xBA has xAA's 90° optics: one table serves both."""
 BODIES_C = (36.6, 37.5, 38.5)
 ROOMS_C = (18.0, 25.0, 32.0)
-DISTANCE_FACTORS = (("working", 0.5), ("fill", 1.0), ("1.1× fill", 1.1), ("1.25× fill", 1.25))
-DISTANCE_FACTORS += (("1.5× fill", 1.5), ("2× fill", 2.0), ("3× fill", 3.0))
+DISTANCE_FACTORS: tuple[tuple[str, float], ...] = (
+    ("working", 0.5),
+    ("fill", 1.0),
+    ("1.1× fill", 1.1),
+    ("1.25× fill", 1.25),
+    ("1.5× fill", 1.5),
+    ("2× fill", 2.0),
+    ("3× fill", 3.0),
+)
 """Distances as multiples of the fill distance (the farthest at which the forehead fills
 the view); the working distance is half of it."""
 FOREHEAD_CM = 5.0
+DEFAULT_MODEL = EstimationModel()
+DEFAULT_LIMITS = ReadingLimits()
 
 
 @dataclass(frozen=True)
@@ -53,8 +62,8 @@ def predict(
     fov_deg: float,
     *,
     distance_sensor: bool = False,
-    model: EstimationModel = EstimationModel(),
-    limits: ReadingLimits = ReadingLimits(),
+    model: EstimationModel = DEFAULT_MODEL,
+    limits: ReadingLimits = DEFAULT_LIMITS,
     fever_threshold_c: float = 37.5,
 ) -> Prediction:
     """What the gate decides for one visitor (first reading; a re-measurement in place
@@ -131,7 +140,8 @@ def render() -> str:
                 gated = predict(BODIES_C[-1], room, distance, fov, distance_sensor=True)
                 cells.append(_cell(gated, BODIES_C[-1]))
                 lines.append(
-                    f"| {label} | {distance:.1f} | {share:.2f} | {room:g} | " + " | ".join(cells)
+                    f"| {label} | {distance:.1f} | {share:.2f} | {room:g} | "
+                    + " | ".join(cells)
                     + " |"
                 )
         lines.append("")

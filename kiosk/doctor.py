@@ -346,7 +346,9 @@ def _helper_checks(config: Config, devices: Any) -> list[Check]:
     from kiosk.services.helper_sensors import probe_helpers
 
     return [
-        Check(name, ok, detail, None if ok else FIX["i2c_helper"].format(bus=config.hardware.i2c_bus))
+        Check(
+            name, ok, detail, None if ok else FIX["i2c_helper"].format(bus=config.hardware.i2c_bus)
+        )
         for name, ok, detail in probe_helpers(config, devices)
     ]
 

@@ -14,14 +14,14 @@ import pytest
 from click.testing import CliRunner
 
 from kiosk.cli import main
+from kiosk.cli.common import open_database
+from kiosk.config import load_config
 from kiosk.datadir import init_data_dir
 from kiosk.domain.calibration import fit_problems, model_problems
 from kiosk.domain.measurement import CalibrationPair, fit_calibration
 from kiosk.domain.temperature import EstimationModel
 from kiosk.services.runtime import Kiosk
-from kiosk.cli.common import open_database
 from kiosk.storage import repository as repo
-from kiosk.config import load_config
 from tests.conftest import web_client
 
 
@@ -63,7 +63,9 @@ def test_each_bound_rejects(
 ) -> None:
     pairs = synthetic(truth, rooms, noise=noise)
     if len(rooms) == 1:  # one room: the gradients still differ through the bodies
-        pairs = [CalibrationPair(p.object_c, 24.0 + i % 2, p.clinical_c) for i, p in enumerate(pairs)]
+        pairs = [
+            CalibrationPair(p.object_c, 24.0 + i % 2, p.clinical_c) for i, p in enumerate(pairs)
+        ]
     fit = fit_calibration(pairs)
     problems = fit_problems(pairs, fit)
     assert any(problem in p for p in problems), problems

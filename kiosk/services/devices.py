@@ -25,8 +25,8 @@ from drivers.base import Camera, Frame, GateOutputs, Thermometer
 from drivers.gpio_inputs import GpioGateInputs
 from drivers.gpio_outputs import GpioGateOutputs
 from drivers.mlx90614 import MLX90614, open_mlx90614
-from drivers.sim_camera import SimCamera
 from drivers.sht3x import SHT3x
+from drivers.sim_camera import SimCamera
 from drivers.sim_mlx90614 import FakeMLX90614Bus, Fault
 from drivers.sim_sht3x import FakeSHT3xBus
 from drivers.sim_vl53l0x import FakeVL53L0XBus
@@ -188,9 +188,7 @@ class Simulator:
             self.bus.set_object(scene.room_c)
             return
         skin = self.model.object_for(scene.body_c, scene.room_c)
-        seen = scene_object_c(
-            skin, scene.room_c, scene.distance_cm, self.fov_deg, self.forehead_cm
-        )
+        seen = scene_object_c(skin, scene.room_c, scene.distance_cm, self.fov_deg, self.forehead_cm)
         self.bus.set_object(round(seen, 2))
 
     def present(self, text: str) -> None:

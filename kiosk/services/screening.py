@@ -171,7 +171,11 @@ class Screening:
         shown = errors = 0
         hint: Reason | None = None
         therm = self.devices.thermometer
-        room = self._helper("room_sensor", self.devices.room.room_temperature) if self.devices.room else None
+        room = (
+            self._helper("room_sensor", self.devices.room.room_temperature)
+            if self.devices.room
+            else None
+        )
         offset = self._config().temperature.enclosure_offset_c
         started = self.monotonic()
         self.events.phase("measuring", 0.0)

@@ -8,7 +8,6 @@ dataclasses, never as cursors.
 from __future__ import annotations
 
 import json
-
 from dataclasses import dataclass
 from datetime import date, datetime
 
