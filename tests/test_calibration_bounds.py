@@ -159,6 +159,7 @@ def test_ambient_drift_alert_when_the_die_runs_above_the_calibrations_room(
 ) -> None:
     kiosk = make_kiosk()
     add_calibration(kiosk, EstimationModel(0.6, 0.15), (21.0, 28.0))  # mean ≈ 24.5 °C
+    kiosk.gate.model = kiosk.gate.current_model()  # as at the next start
     sim = kiosk.simulator
     assert sim is not None
     sim.die_offset_c = 6.0  # the enclosure warms the sensor

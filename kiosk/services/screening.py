@@ -74,6 +74,8 @@ class Screening:
         self.distance_range = cfg.thermometer.distance_range_cm if gated else None
         self.recheck_rule = RecheckRule(t.recheck_max_drop_c, self.distance_range)
         self.calibration_problem: str | None = None
+        self.calibration: repo.Calibration | None = None
+        """The stored calibration read with the model (None: none stored)."""
         self.last_die_c: float | None = None
         self.model = self.current_model()
         self._lock = threading.Lock()
@@ -86,6 +88,7 @@ class Screening:
         cal = self.last_calibration()
         t = self._config().temperature
         default = EstimationModel(t.offset_c, t.ambient_gain)
+        self.calibration = cal
         self.calibration_problem = None
         if cal is None:
             return default
@@ -100,8 +103,11 @@ class Screening:
         return stored
 
     def calibration_status(self) -> dict[str, Any]:
-        """The model in use and where it comes from (no names: this is shown on /healthz)."""
-        cal = self.last_calibration()
+        """The model in use and where it comes from (no names: this is shown on /healthz).
+
+        Describes the calibration loaded with the model (no query: it answers while the
+        database is away)."""
+        cal = self.calibration
         source = "default" if cal is None else "stored"
         if self.calibration_problem is not None:
             source = "rejected"
@@ -128,7 +134,7 @@ class Screening:
         if self.calibration_problem is not None:
             found.append(("error", "calibration_rejected", self.calibration_problem))
         cfg = self._config()
-        cal = self.last_calibration()
+        cal = self.calibration
         if (
             cfg.thermometer.room_sensor == "none"
             and self.last_die_c is not None
