@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make run   — venv, install, demo data folder (var/), serve the kiosk with simulated hardware
-#   make test  — lint, type-check and run the whole test suite
+#   make test  — lint (ruff, import-linter layer contracts), mypy --strict, the whole test suite
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -8,7 +8,7 @@ DATA   ?= var
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test install lint typecheck pytest bench-qr bench-faces bench-admin-log bench-load clean translations
+.PHONY: run test install lint typecheck pytest bench-qr bench-faces bench-admin-log bench-load clean translations test-deploy
 
 # --only-binary: dlib must come as a prebuilt wheel (dlib-bin); never compile it (~10 min
 # here, hours and out of memory on a Pi). A request for the dlib sdist fails at once instead.
@@ -29,6 +29,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
@@ -37,6 +38,11 @@ pytest: install
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# deploy/install-pi.sh on a booted Debian 12 container (systemd-nspawn), no hardware: as root,
+# needs debootstrap and systemd-container. See README "Deployment test".
+test-deploy: install
+	KIOSK_DEPLOY_TEST=1 $(BIN)/python -m pytest -p no:cacheprovider -s tests/deploy
 
 # Message catalogs (ui/translations): extract the marked strings, merge them into every
 # language's .po, compile the .mo files (committed; a test fails when they are stale).
@@ -54,6 +60,7 @@ bench-qr: install
 bench-faces: install
 	$(BIN)/python -m bench.faces
 	$(BIN)/python -m bench.faces_worker
+	$(BIN)/python -m bench.recognition
 
 bench-admin-log: install
 	$(BIN)/python -m bench.admin_log
@@ -62,4 +69,4 @@ bench-load: install
 	$(BIN)/python -m bench.load
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -14,9 +14,16 @@ UI_HOME=/var/lib/kiosk-ui
 ETC=/etc/kiosk
 CONFIG="$ETC/kiosk.toml"
 UNIT_DIR=/etc/systemd/system
+SYSTEM_CONF_DIR=/etc/systemd/system.conf.d
+SIGNING_KEY="$ETC/credentials/booking-signing.pem"
+# The hardware watchdog (bcm2835: at most ~15 s): systemd pings it; a hung Pi reboots.
+WATCHDOG_SEC=15s
 POLICY_DIR=/etc/chromium/policies/managed
 I2C_HZ=50000
-APT_PACKAGES=(python3-venv python3-picamera2 python3-lgpio i2c-tools chromium cage curl)
+# python3-picamera2 and python3-numpy come from apt: the Pi camera runs under the system
+# Python (/usr/bin/python3) with Bookworm's numpy, apart from the venv's numpy 2.
+APT_PACKAGES=(python3-venv python3-picamera2 python3-numpy python3-lgpio i2c-tools v4l-utils
+    chromium cage curl nginx)
 
 log() { printf '==> %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -64,6 +71,11 @@ install_packages() {
 
 create_users() {
     local group
+    # kiosk.service names these groups (SupplementaryGroups=): Raspberry Pi OS has them, a
+    # plain Debian may lack gpio or i2c, and a missing group stops the unit (216/GROUP).
+    for group in gpio i2c video; do
+        getent group "$group" >/dev/null || groupadd --system "$group"
+    done
     if ! id -u kiosk >/dev/null 2>&1; then
         log "creating user kiosk (the gate service)"
         useradd --system --user-group --home-dir "$DATA" --no-create-home \
@@ -102,6 +114,22 @@ install_software() {
         warn "lgpio is not importable from $VENV: GPIO will not work"
     "$VENV/bin/python" -c 'from kiosk.faces.engine import load_engine; load_engine()' 2>/dev/null ||
         warn "the face stack does not load (32-bit OS?): staff face attendance stays unavailable"
+    # The Pi camera's own process runs under the system Python, never the venv's packages.
+    /usr/bin/python3 -I -c 'import numpy, picamera2' 2>/dev/null ||
+        warn "picamera2 does not import under /usr/bin/python3: a Pi camera (CSI) will not work"
+}
+
+# The hardware watchdog: systemd pings /dev/watchdog; if the Pi hangs, it reboots.
+set_watchdog() {
+    local file="$SYSTEM_CONF_DIR/kiosk-watchdog.conf" want
+    want=$(printf '# gate kiosk (deploy/install-pi.sh): a hung Pi reboots\n[Manager]\nRuntimeWatchdogSec=%s\n' \
+        "$WATCHDOG_SEC")
+    install -d -m 0755 "$SYSTEM_CONF_DIR"
+    if [[ ! -f $file || $(cat "$file") != "$want" ]]; then
+        log "hardware watchdog: RuntimeWatchdogSec=$WATCHDOG_SEC in $file"
+        printf '%s\n' "$want" >"$file"
+        systemctl daemon-reexec
+    fi
 }
 
 enable_i2c() {
@@ -145,6 +173,16 @@ create_config() {
 install_units() {
     local src=$1
     install -m 0644 "$src/systemd/kiosk.service" "$UNIT_DIR/kiosk.service"
+    # The booking signing key only where codes are issued: a gate has no key, and a
+    # LoadCredential= naming a missing file stops the unit (243/CREDENTIALS).
+    if [[ -f $SIGNING_KEY ]]; then
+        log "signing key found: $SIGNING_KEY goes to kiosk.service as a credential"
+        install -d -m 0755 "$UNIT_DIR/kiosk.service.d"
+        install -m 0644 "$src/systemd/kiosk.service.d/signing-key.conf" \
+            "$UNIT_DIR/kiosk.service.d/signing-key.conf"
+    else
+        rm -f "$UNIT_DIR/kiosk.service.d/signing-key.conf"
+    fi
     install -m 0644 "$src/systemd/kiosk-browser.service" "$UNIT_DIR/kiosk-browser.service"
     install -m 0644 "$src/systemd/kiosk-backup.service" "$UNIT_DIR/kiosk-backup.service"
     install -m 0644 "$src/systemd/kiosk-backup.timer" "$UNIT_DIR/kiosk-backup.timer"
@@ -170,8 +208,10 @@ main() {
     create_users
     install_software "$src"
     enable_i2c
+    set_watchdog
     create_config
     install_units "$src"
+    "$src/deploy/setup-nginx.sh" # TLS front on the LAN (waitress stays on 127.0.0.1)
     if [[ $REBOOT_NEEDED -eq 1 ]]; then
         log "done. Reboot now (sudo reboot), then check the gate:"
     else

@@ -36,7 +36,7 @@ class Thermometer(Protocol):
     """An IR thermometer aimed at the visitor's forehead.
 
     Units are degrees Celsius. Both reads may raise
-    :class:`kiosk.errors.SensorError` after the driver's own retries; a read
+    :class:`drivers.errors.SensorError` after the driver's own retries; a read
     takes at most a few tens of milliseconds.
     """
 
@@ -58,7 +58,7 @@ class Camera(Protocol):
     """A source of frames.
 
     ``read()`` returns the newest frame or raises
-    :class:`kiosk.errors.CameraError` when none arrives within the driver's
+    :class:`drivers.errors.CameraError` when none arrives within the driver's
     timeout.
     """
 

@@ -11,7 +11,7 @@ an existing folder                     image folder replay, in name order
 
 ``kind`` forces one driver instead of guessing: ``"opencv"``, ``"picamera"`` (``source`` is
 then ``picamera`` or a camera number), or ``"replay"``. Anything that fits no row raises
-:class:`~kiosk.errors.DeviceError` listing what is accepted; nothing falls back to another
+:class:`~drivers.errors.DeviceError` listing what is accepted; nothing falls back to another
 camera.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from drivers.base import Camera
-from kiosk.errors import DeviceError
+from drivers.errors import DeviceError
 
 KINDS = ("auto", "opencv", "picamera", "replay")
 

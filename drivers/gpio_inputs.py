@@ -15,8 +15,8 @@ from typing import Any
 
 from gpiozero import Button, DigitalInputDevice
 
+from drivers.errors import DeviceError
 from drivers.gpio_outputs import use_safe_pin_factory
-from kiosk.errors import DeviceError
 
 Callback = Callable[[], object]
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from gpiozero import LED, Buzzer, Device, DigitalInputDevice, DigitalOutputDevice
 
-from kiosk.errors import DeviceError
+from drivers.errors import DeviceError
 
 # (on_time, off_time, n) buzzer patterns per outcome
 BUZZER = {

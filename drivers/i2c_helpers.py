@@ -1,7 +1,7 @@
 """What the small I2C helper sensors (room air, distance) share: their error and bus contract.
 
-These drivers import nothing from :mod:`kiosk`: they raise :class:`I2CSensorError`, whose
-message says what to check, and the service layer turns it into the kiosk's own error.
+They raise :class:`I2CSensorError`, a :class:`drivers.errors.SensorError` whose message says
+what to check (so the kiosk's ``except SensorError`` catches it).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from typing import Protocol
 import smbus2
 from smbus2 import i2c_msg
 
+from drivers.errors import SensorError
 
-class I2CSensorError(Exception):
+
+class I2CSensorError(SensorError):
     """A helper sensor did not answer, or answered nonsense; the message says what to check."""
 
 

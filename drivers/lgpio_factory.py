@@ -22,8 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import lgpio  # type: ignore[import-not-found]
-from gpiozero.pins.lgpio import LGPIOFactory, LGPIOPin  # type: ignore[import-untyped]
+import lgpio
+from gpiozero.pins.lgpio import LGPIOFactory, LGPIOPin
 
 HEADER_CHIP_LABELS = ("pinctrl-rp1", "pinctrl-bcm2711", "pinctrl-bcm2835")
 """Labels of the chip that carries the 40-pin header, Pi 5 first."""

@@ -10,9 +10,9 @@ The chip only works at 10–100 kHz: put ``dtparam=i2c_arm_baudrate=50000`` in
 
 Units: every temperature is in °C (°C = raw × 0.02 − 273.15); emissivity is 0.1–1.0.
 
-Errors: every failure a gate officer can meet is a :class:`kiosk.errors.SensorError`
+Errors: every failure a gate officer can meet is a :class:`drivers.errors.SensorError`
 whose message names the bus, the address, the cause and what to check. A missing
-``/dev/i2c-N`` node is a :class:`kiosk.errors.DeviceError` from :func:`open_mlx90614`.
+``/dev/i2c-N`` node is a :class:`drivers.errors.DeviceError` from :func:`open_mlx90614`.
 
 Timing: one read is one SMBus read-word (~1 ms at 50 kHz). Failed reads are retried
 (``retries`` attempts in total, back-off ``retry_delay_s`` × 1, 2, 4 …) on NACK
@@ -47,7 +47,7 @@ import smbus2
 from smbus2 import i2c_msg
 
 from drivers.base import ClosesOnExit
-from kiosk.errors import DeviceError, InputError, SensorError
+from drivers.errors import DeviceError, InputError, SensorError
 
 DEFAULT_ADDRESS = 0x5A
 RAM_AMBIENT = 0x06

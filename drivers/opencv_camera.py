@@ -8,7 +8,7 @@ A Raspberry Pi *CSI* camera does not deliver frames through ``cv2.VideoCapture``
 (libcamera stack): it opens, then every read times out. Use :mod:`drivers.picamera` for it.
 
 Timing: a read waits at most ``READ_TIMEOUT_S`` for a frame, then raises
-:class:`~kiosk.errors.CameraError`. OpenCV's V4L2 backend waits 10 s by default and offers no
+:class:`~drivers.errors.CameraError`. OpenCV's V4L2 backend waits 10 s by default and offers no
 per-capture read timeout, only the process-wide ``OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT``, which
 it reads the first time any V4L2 camera waits for a frame; this module sets it (unless the
 environment already does) when it is imported, before any camera is opened.
@@ -26,7 +26,7 @@ from typing import cast
 import cv2
 
 from drivers.base import ClosesOnExit, Frame
-from kiosk.errors import CameraError, DeviceError
+from drivers.errors import CameraError, DeviceError
 
 READ_TIMEOUT_S = 2
 """Longest wait for one frame, seconds (V4L2 select timeout, whole seconds)."""
@@ -61,7 +61,7 @@ class OpenCVCamera(ClosesOnExit):
     ) -> OpenCVCamera:
         """Open ``source`` (index or device path) and, with ``check_frame``, read one frame.
 
-        Raises :class:`~kiosk.errors.DeviceError` saying what to check when the device is
+        Raises :class:`~drivers.errors.DeviceError` saying what to check when the device is
         missing, not accessible, busy, or opens without delivering frames (a CSI camera).
         """
         source = source.strip()

@@ -15,8 +15,8 @@ Camera Module 3 (autofocus): continuous autofocus is switched on, or QR codes at
 stay blurred.
 
 Errors: whatever goes wrong in the helper — Picamera2 not installed, the numpy mismatch,
-no camera on the cable, the helper dying — is a :class:`~kiosk.errors.DeviceError` while
-opening and a :class:`~kiosk.errors.CameraError` while reading, with a message that says
+no camera on the cable, the helper dying — is a :class:`~drivers.errors.DeviceError` while
+opening and a :class:`~drivers.errors.CameraError` while reading, with a message that says
 what to do. Nothing here crashes the kiosk.
 
 Timing: the helper needs up to ``start_timeout_s`` to import Picamera2 and start the camera;
@@ -41,8 +41,8 @@ from typing import IO, Any
 import numpy as np
 
 from drivers.base import ClosesOnExit, Frame
+from drivers.errors import CameraError, DeviceError
 from drivers.picamera_worker import HEADER, SHAPE
-from kiosk.errors import CameraError, DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def open_picamera(
 
     ``python`` is the system interpreter that has Picamera2 (``hardware.picamera_python``).
     ``extra_sys_path`` is put in front of the helper's module path: tests only, to give it
-    a stand-in ``picamera2``. Raises :class:`~kiosk.errors.DeviceError` with what to do
+    a stand-in ``picamera2``. Raises :class:`~drivers.errors.DeviceError` with what to do
     when Picamera2 is missing or broken, the camera is missing or busy, or the helper fails.
     """
     command = [python, "-I", "-s", str(WORKER), "--camera", str(camera_num)]

@@ -76,7 +76,7 @@ def continuous_autofocus(picam: Any) -> bool:
 
 def serve(args: argparse.Namespace, out: BinaryIO, requests: BinaryIO) -> int:
     try:
-        from picamera2 import Picamera2  # type: ignore[import-not-found]
+        from picamera2 import Picamera2
     except Exception as exc:  # ImportError, or ValueError on a numpy mismatch
         send_error(out, "import", exc)
         return 3

@@ -11,7 +11,7 @@ for tests. Not a silent fallback: it is chosen only by giving a file or folder a
 Timing: ``read()`` paces playback at ``fps`` frames per second (sleeping until the next
 frame is due; ``fps=None`` plays as fast as it is read). At the end of the recording it
 starts again when ``loop`` is set, otherwise every read raises
-:class:`~kiosk.errors.CameraError`, as a camera that stopped delivering would.
+:class:`~drivers.errors.CameraError`, as a camera that stopped delivering would.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Protocol, cast
 import cv2
 
 from drivers.base import ClosesOnExit, Frame
-from kiosk.errors import CameraError, DeviceError
+from drivers.errors import CameraError, DeviceError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 """Files a folder replay plays; anything else in the folder is ignored."""

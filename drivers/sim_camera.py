@@ -16,7 +16,7 @@ import numpy as np
 import segno
 
 from drivers.base import Frame
-from kiosk.errors import InputError
+from drivers.errors import InputError
 
 MAX_QR_TEXT_BYTES = 1200
 """Longest text the simulated camera shows; longer ones do not fit a legible QR at 640×480."""
@@ -34,7 +34,8 @@ def render_scene(text: str | None, *, width: int = 640, height: int = 480) -> Fr
         scene = _place_code(scene, _qr_image(text), rng)
     scene += rng.normal(0, 4.0, scene.shape)
     frame = np.clip(scene, 0, 255).astype(np.uint8)
-    return cv2.GaussianBlur(frame, (3, 3), 0.6)
+    blurred: Frame = cv2.GaussianBlur(frame, (3, 3), 0.6)
+    return blurred
 
 
 def _qr_image(text: str) -> np.ndarray:

@@ -51,6 +51,9 @@ def render_config(config: Config) -> str:
         if section_name == "source":
             continue
         section = getattr(config, section_name)
+        if section_name == "services":
+            lines += _render_services(config)
+            continue
         lines += ["", f"[{section_name}]"]
         for name, info in type(section).model_fields.items():
             bounds = [
@@ -69,9 +72,28 @@ def render_config(config: Config) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _render_services(config: Config) -> list[str]:
+    """``[services.CODE]`` tables, or a commented example when none are configured."""
+    info = Config.model_fields["services"]
+    lines = ["", f"# {info.description}"]
+    if not config.services:
+        return [
+            *lines,
+            "# [services.KTP-EL]",
+            '# name = "Perekaman KTP-el"',
+            "# daily_cap = 20",
+            '# closed_weekdays = ["sat"]',
+        ]
+    for code, service in config.services.items():
+        lines.append(f"[services.{code}]")
+        for name in type(service).model_fields:
+            lines.append(f"{name} = {_toml_value(getattr(service, name))}")
+    return lines
+
+
 def init_data_dir(directory: Path, *, demo: bool = False, force: bool = False) -> Path:
     """Create ``directory/kiosk.toml`` and the database; returns the config path."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o750, parents=True, exist_ok=True)
     path = directory / CONFIG_NAME
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists (use --force to overwrite it)")
@@ -85,8 +107,11 @@ def init_data_dir(directory: Path, *, demo: bool = False, force: bool = False) -
     finally:
         db.close()
     from kiosk.faces.sealing import create_key_file  # the face-encoding key (0600), never in the DB
+    from kiosk.services.accounts import load_secret_key, setup_code
 
     create_key_file(config.data_dir / config.attendance.key_file)
+    load_secret_key(config.data_dir)  # 0600, made now rather than by whichever user runs first
+    setup_code(config.data_dir)  # the first administrator's one-time code (0600)
     return path
 
 

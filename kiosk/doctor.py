@@ -9,6 +9,8 @@ others; run it with ``kiosk.service`` stopped (the service holds the GPIO pins).
 
 Everything the checks read from the machine goes through :class:`Host`, which
 tests replace part by part. Fix texts live in :data:`FIX`, one concrete next step each.
+The checks of configuration, clock, disk and database live in :mod:`kiosk.doctor_system`
+(re-exported here); this module runs them all and checks the devices.
 """
 
 from __future__ import annotations
@@ -25,15 +27,21 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import Config
-from kiosk.doctor_fixes import FIX
-from kiosk.errors import CameraError, ConfigError, DeviceError, SensorError
+from kiosk.doctor_fixes import FIX, Check, fail
+from kiosk.doctor_system import (
+    check_clock,
+    check_config,
+    check_database,
+    check_disk,
+    check_shared_database,
+    config_failure,
+)
+from kiosk.errors import CameraError, DeviceError, SensorError
 
 I2C_SYSFS = Path("/sys/class/i2c-adapter")
-DEFAULT_MIN_FREE_PERCENT = 10.0  # retention.min_free_percent's default
 CAMERA_TIMEOUT_S = 5.0
 AMBIENT_SANE_C = (0.0, 50.0)  # the MLX90614's specified ambient range
 MAX_I2C_HZ = 100_000
-I2C_PINS = {2: "GPIO2 (I2C SDA)", 3: "GPIO3 (I2C SCL)"}
 
 
 _ERRNO_KIND = {
@@ -43,20 +51,6 @@ _ERRNO_KIND = {
     errno.ETIMEDOUT: "eio",
     errno.EBADMSG: "bad_pec",
 }
-
-
-@dataclass(frozen=True)
-class Check:
-    """The outcome of one check; ``fix`` is a concrete next step when ``ok`` is False."""
-
-    name: str
-    ok: bool
-    detail: str
-    fix: str | None = None
-
-
-def _fail(name: str, detail: str, fix: str, /, **fill: Any) -> Check:
-    return Check(name, False, detail, FIX[fix].format(**fill))
 
 
 def _open_i2c_bus(number: int) -> Any:
@@ -134,152 +128,7 @@ def _guarded(name: str, check: Callable[[], Check]) -> Check:
     try:
         return check()
     except Exception as exc:  # a doctor reports; it does not crash
-        return _fail(name, f"check crashed: {exc!r}", "crashed")
-
-
-# -- configuration, clock, disk, database ---------------------------------------------------
-
-
-def config_failure(exc: ConfigError) -> Check:
-    """The config check for a file that does not load."""
-    detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-    return _fail("config", detail, "config_file")
-
-
-def check_config(config: Config) -> Check:
-    """Beyond the schema: distinct pins, none on the I2C bus, consistent bounds, key files."""
-    from kiosk.keys import load_keyring
-
-    hw, temp = config.hardware, config.temperature
-    problems: list[tuple[str, str]] = []  # (what, FIX key)
-    seen: dict[int, str] = {}
-    for name in ("relay_pin", "green_pin", "red_pin", "buzzer_pin", "button_pin"):
-        pin = getattr(hw, name)
-        if pin in I2C_PINS:
-            problems.append((f"hardware.{name} = {pin} is {I2C_PINS[pin]}", "pins"))
-        if pin in seen:
-            problems.append(
-                (f"hardware.{seen[pin]} and hardware.{name} are both GPIO{pin}", "pins")
-            )
-        seen.setdefault(pin, name)
-    if temp.ambient_min_c >= temp.ambient_max_c or temp.skin_min_c >= temp.skin_max_c:
-        problems.append(("a [temperature] minimum is not below its maximum", "bounds"))
-    key = config.private_key_path
-    # Under kiosk.service the key arrives through LoadCredential and is visible only there.
-    if key is not None and not key.is_relative_to("/run/credentials") and not key.is_file():
-        problems.append((f"bookings.private_key {key} not found", "private_key"))
-    if config.public_keys_path.exists():
-        try:
-            load_keyring(config.public_keys_path)
-        except ConfigError as exc:
-            problems.append((str(exc), "public_keys"))
-    where = config.source or "configuration"
-    if problems:
-        fixes = " ; ".join(FIX[k] for k in dict.fromkeys(k for _, k in problems))
-        return Check("config", False, f"{where}: " + "; ".join(p for p, _ in problems), fixes)
-    site = config.site
-    detail = f"{where}: valid (office {site.office_id}, gate {site.gate_id}, mode {hw.mode})"
-    return Check("config", True, detail)
-
-
-def check_clock(config: Config, now: datetime, marker: Path | None = None) -> Check:
-    """Trust the date only once it is synchronised (``clock.sync_flag``) or a battery RTC is
-    fitted (``clock.rtc``), as the gate does; ``clock.trust = "always"`` needs neither."""
-    from kiosk.domain.clock import business_date
-
-    clock = config.clock
-    marker = Path(clock.sync_flag) if marker is None else marker
-    trust = clock.trust
-    if trust == "auto":
-        trust = "always" if config.hardware.mode == "sim" else "ntp"
-    day = business_date(now, config.site.zone)
-    shown = f"UTC {now.astimezone(UTC):%Y-%m-%d %H:%M}, business date {day} "
-    shown += f"({config.site.timezone})"
-    if now.year < 2024:
-        return _fail("clock", f"clock is in the past: {shown}", "clock", flag=marker)
-    if marker.exists():
-        return Check("clock", True, f"synchronised ({marker}); {shown}")
-    if clock.rtc:
-        return Check("clock", True, f"battery RTC fitted (clock.rtc); {shown}")
-    if trust == "always":
-        return Check("clock", True, f"trusted without sync (clock.trust = always); {shown}")
-    return _fail("clock", f"not synchronised (no {marker}); {shown}", "clock", flag=marker)
-
-
-def check_disk(
-    data_dir: Path,
-    disk_usage: Callable[[Path], Any] = shutil.disk_usage,
-    min_free_percent: float = DEFAULT_MIN_FREE_PERCENT,
-) -> Check:
-    """Fail below ``retention.min_free_percent`` free (the officer console warns there too):
-    SQLite needs room to commit, and a full card loses entries."""
-    if not data_dir.is_dir():
-        return _fail("disk", f"data folder {data_dir} missing", "disk_missing", path=data_dir)
-    usage = disk_usage(data_dir)
-    free = usage.free / usage.total if usage.total else 0.0
-    detail = f"{data_dir}: {free:.0%} free ({usage.free / 1e9:.1f} of {usage.total / 1e9:.1f} GB)"
-    if free * 100 < min_free_percent:
-        return _fail("disk", f"{detail}, below {min_free_percent:g} %", "disk_full")
-    return Check("disk", True, detail)
-
-
-def check_database(path: Path | str) -> Check:
-    """The file exists, opens, passes ``PRAGMA quick_check`` and has every migration.
-
-    A ``postgresql://`` URL (several gates sharing one database) is checked by
-    :func:`check_shared_database` instead.
-    """
-    from kiosk.storage import Database
-    from kiosk.storage.database import migration_scripts
-
-    if isinstance(path, str):
-        return check_shared_database(path)
-    if not path.is_file():  # never create it here
-        return _fail("database", f"{path} does not exist", "db_missing", folder=path.parent)
-    latest = max((v for v, _, _ in migration_scripts()), default=0)
-    db = Database(path)
-    try:
-        if not db.integrity_ok():
-            return _fail(
-                "database", f"{path}: PRAGMA quick_check failed", "db_broken", name=path.name
-            )
-        version = db.schema_version()
-    except Exception as exc:  # StorageError, or sqlite3's "malformed" on a damaged page
-        return _fail("database", f"{path}: cannot open: {exc}", "db_broken", name=path.name)
-    finally:
-        db.close()
-    if version < latest:
-        return _fail("database", f"{path}: schema version {version}, needs {latest}", "db_upgrade")
-    if version > latest:
-        return _fail("database", f"{path}: schema version {version} > {latest}", "db_newer")
-    return Check("database", True, f"{path}: quick_check ok, schema version {version}")
-
-
-def check_shared_database(url: str) -> Check:
-    """The PostgreSQL server answers, the kiosk tables are there and every migration is applied."""
-    from kiosk.storage.database import migration_scripts
-    from kiosk.storage.postgres import PostgresDatabase
-
-    latest = max((v for v, _, _ in migration_scripts("postgresql")), default=0)
-    db = PostgresDatabase(url)
-    try:
-        ok = db.integrity_ok()
-        version = db.schema_version()
-    except Exception as exc:  # StorageError: unreachable, refused, wrong password
-        return _fail("database", str(exc), "db_unreachable")
-    finally:
-        db.close()
-    if not ok:
-        return _fail("database", f"{db.describe()}: kiosk tables missing", "db_upgrade")
-    if version < latest:
-        return _fail(
-            "database", f"{db.describe()}: schema version {version}, needs {latest}", "db_upgrade"
-        )
-    if version > latest:
-        return _fail(
-            "database", f"{db.describe()}: schema version {version} > {latest}", "db_newer"
-        )
-    return Check("database", True, f"{db.describe()}: reachable, schema version {version}")
+        return fail(name, f"check crashed: {exc!r}", "crashed")
 
 
 # -- thermometer ------------------------------------------------------------------------------
@@ -302,11 +151,11 @@ def check_thermometer(config: Config, devices: Any = None, host: Host | None = N
     try:
         bus = host.open_i2c_bus(hw.i2c_bus)
     except FileNotFoundError:
-        return _fail("thermometer", f"no I2C bus {path}", "enable_i2c")
+        return fail("thermometer", f"no I2C bus {path}", "enable_i2c")
     except PermissionError:
-        return _fail("thermometer", f"no permission to open {path}", "i2c_group")
+        return fail("thermometer", f"no permission to open {path}", "i2c_group")
     except OSError as exc:
-        return _fail("thermometer", f"cannot open {path}: {exc}", "enable_i2c")
+        return fail("thermometer", f"cannot open {path}: {exc}", "enable_i2c")
     try:
         driver = MLX90614(bus, hw.i2c_address, check_pec=hw.check_pec, bus_number=hw.i2c_bus)
         result = _read_thermometer(driver, bus, config, where)
@@ -328,14 +177,14 @@ def _read_thermometer(thermometer: Any, bus: Any, config: Config, where: str) ->
         else:
             failed = ("intermittent", "the driver's reads failed, a direct read worked")
             kind, evidence = _diagnose(bus, hw.i2c_address) or failed
-        return _fail("thermometer", f"{kind}: {evidence} {where}", kind, **fill)
+        return fail("thermometer", f"{kind}: {evidence} {where}", kind, **fill)
     if not hw.check_pec and bus is not None and (found := _diagnose(bus, hw.i2c_address)):
         kind, evidence = found
-        return _fail("thermometer", f"{kind}: {evidence} {where} (check_pec is off)", kind, **fill)
+        return fail("thermometer", f"{kind}: {evidence} {where} (check_pec is off)", kind, **fill)
     lo, hi = AMBIENT_SANE_C
     if not lo <= ambient <= hi:
         detail = f"ambient_range: sensor die reads {ambient:.1f} °C (expected {lo:.0f}–{hi:.0f})"
-        return _fail("thermometer", f"{detail} {where}", "ambient_range")
+        return fail("thermometer", f"{detail} {where}", "ambient_range")
     pec = "PEC verified" if hw.check_pec else "PEC not checked (hardware.check_pec = false)"
     detail = f"ambient {ambient:.1f} °C, object {obj:.1f} °C {where}, {pec}"
     return Check("thermometer", True, f"{detail}; {config.thermometer.describe()}")
@@ -389,7 +238,7 @@ def _with_bus_speed(result: Check, sysfs: Path, bus_number: int) -> Check:
     if khz <= MAX_I2C_HZ // 1000:
         return Check(result.name, result.ok, f"{result.detail}, bus {khz} kHz", result.fix)
     detail = f"bus speed {khz} kHz > {MAX_I2C_HZ // 1000} kHz; {result.detail}"
-    return _fail(result.name, detail, "bus_speed")
+    return fail(result.name, detail, "bus_speed")
 
 
 # -- camera -----------------------------------------------------------------------------------
@@ -437,13 +286,13 @@ def _first_frame(
     thread.join(timeout_s)
     stop.set()
     if "open_error" in outcome:
-        return _fail("camera", f"{label}: {outcome['open_error']}", "camera_open")
+        return fail("camera", f"{label}: {outcome['open_error']}", "camera_open")
     frame = outcome.get("frame")
     if frame is None:
         why = f" (last: {outcome['last']})" if "last" in outcome else ""
-        return _fail("camera", f"{label}: no frame within {timeout_s:g} s{why}", "camera_frames")
+        return fail("camera", f"{label}: no frame within {timeout_s:g} s{why}", "camera_frames")
     if getattr(frame, "ndim", 0) not in (2, 3) or not frame.size:
-        return _fail("camera", f"{label}: empty or malformed frame", "camera_frames")
+        return fail("camera", f"{label}: empty or malformed frame", "camera_frames")
     height, width = frame.shape[:2]
     return Check("camera", True, f"{label}: {width}×{height} frame in {outcome['seconds']:.1f} s")
 
@@ -465,11 +314,11 @@ def check_gpio(config: Config, devices: Any = None, host: Host | None = None) ->
             hw.relay_pin, active_high=hw.relay_active_high, pin_factory=host.pin_factory
         )
     except Exception as exc:
-        return _fail("gpio", f"cannot claim the output pins: {exc}", "gpio")
+        return fail("gpio", f"cannot claim the output pins: {exc}", "gpio")
     try:
         outputs = open_outputs(config, host.pin_factory)  # the relay starts de-energised
     except DeviceError as exc:
-        return _fail("gpio", f"cannot claim the output pins: {exc.__cause__ or exc}", "gpio")
+        return fail("gpio", f"cannot claim the output pins: {exc.__cause__ or exc}", "gpio")
     try:
         check = _inspect_outputs(config, outputs, button=True)
     finally:
@@ -479,14 +328,14 @@ def check_gpio(config: Config, devices: Any = None, host: Host | None = None) ->
     rail = "GND" if hw.relay_active_high else "3.3 V (pin 1)"
     fix = "relay_pull_wrong" if idle == "on" else "relay_pull"
     what = "idles at the ON level" if idle == "on" else "floats (no pull resistor)"
-    return _fail("gpio", f"relay input {what}; {check.detail}", fix, pin=hw.relay_pin, rail=rail)
+    return fail("gpio", f"relay input {what}; {check.detail}", fix, pin=hw.relay_pin, rail=rail)
 
 
 def _inspect_outputs(config: Config, outputs: Any, *, button: bool = False) -> Check:
     hw = config.hardware
     relay = getattr(outputs, "relay", None)
     if relay is None:
-        return _fail("gpio", f"outputs are {type(outputs).__name__}, not gpiozero", "gpio")
+        return fail("gpio", f"outputs are {type(outputs).__name__}, not gpiozero", "gpio")
     factory = type(relay.pin_factory).__name__
     mock = factory == "MockFactory"
     level = "high" if relay.pin.state else "low"
@@ -500,9 +349,9 @@ def _inspect_outputs(config: Config, outputs: Any, *, button: bool = False) -> C
         parts.append(_button_state(hw.button_pin, relay.pin_factory))
     detail = "; ".join(parts)
     if mock and hw.mode == "real":
-        return _fail("gpio", f"real mode but gpiozero uses MockFactory; {detail}", "gpio_mock")
+        return fail("gpio", f"real mode but gpiozero uses MockFactory; {detail}", "gpio_mock")
     if relay.value:
-        return _fail("gpio", f"relay energised at idle; {detail}", "relay_idle")
+        return fail("gpio", f"relay energised at idle; {detail}", "relay_idle")
     return Check("gpio", True, detail)
 
 
@@ -515,3 +364,21 @@ def _button_state(pin: int, factory: Any) -> str:
         return f"button {button.pin} {state}"
     finally:
         button.close()
+
+
+__all__ = [
+    "FIX",
+    "Check",
+    "Host",
+    "check_camera",
+    "check_clock",
+    "check_config",
+    "check_database",
+    "check_disk",
+    "check_gpio",
+    "check_shared_database",
+    "check_thermometer",
+    "config_failure",
+    "default_host",
+    "run_checks",
+]

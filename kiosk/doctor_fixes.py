@@ -1,9 +1,13 @@
-"""What `kiosk doctor` tells the installer to do, per failed check (``FIX[name]``).
+"""What a `kiosk doctor` check reports: a :class:`Check`, and when it fails, the fix
+(``FIX[name]``) that tells the installer what to do.
 
 Texts with ``{placeholders}`` are filled by the check that fails.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 _BAUD = "set dtparam=i2c_arm_baudrate=50000 in /boot/firmware/config.txt and reboot"
 _WORD = "the sensor answers an invalid word: check its 3.3 V supply and GND, then power-cycle it"
@@ -77,3 +81,17 @@ FIX = {
     "IN (GPIO{pin}) to {rail} (10 kΩ) and check hardware.relay_active_high against the board",
     "crashed": "report this with the output of `kiosk -v doctor`",
 }
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check; ``fix`` is a concrete next step when ``ok`` is False."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+def fail(name: str, detail: str, fix: str, /, **fill: Any) -> Check:
+    return Check(name, False, detail, FIX[fix].format(**fill))

@@ -1,10 +1,26 @@
-"""One exception hierarchy for the whole kiosk.
+"""The kiosk's exceptions.
 
 Every message is written for the person standing at the gate: it says what is
 wrong and what to do about it, never just a stack trace.
+
+Two bases, because ``drivers/`` must stay importable without the kiosk:
+
+* :class:`KioskError` — errors the kiosk itself raises (configuration, storage,
+  booking imports, faces, ...).
+* :class:`drivers.errors.DriverError` — errors the drivers raise. Its
+  subclasses :class:`SensorError`, :class:`CameraError`, :class:`DeviceError`
+  and :class:`InputError` are re-exported here: they are the very same classes
+  (``kiosk.errors.SensorError is drivers.errors.SensorError``), so an
+  ``except SensorError`` anywhere catches what a driver raised. The kiosk raises
+  ``InputError`` for its own argument checks too.
+
+Code that turns any expected failure into a one-line message (the CLI, the web
+app's error handler, the scanner) catches :data:`EXPECTED_ERRORS`, both bases.
 """
 
 from __future__ import annotations
+
+from drivers.errors import CameraError, DeviceError, DriverError, InputError, SensorError
 
 
 class KioskError(Exception):
@@ -32,18 +48,6 @@ class ConflictError(ConstraintError):
     """
 
 
-class SensorError(KioskError):
-    """A sensor does not answer or answers nonsense; the gate stays closed."""
-
-
-class CameraError(KioskError):
-    """The camera gives no frames."""
-
-
-class DeviceError(KioskError):
-    """A device needed in real mode is missing or cannot be opened."""
-
-
 class BookingImportError(KioskError):
     """A booking import file has errors; nothing was imported.
 
@@ -57,5 +61,25 @@ class BookingImportError(KioskError):
         super().__init__(f"{len(errors)} row(s) have errors; nothing was imported:\n{lines}")
 
 
-class InputError(KioskError):
-    """A request or command argument is malformed (becomes HTTP 400)."""
+class AlreadyDecided(InputError):
+    """A referral that already took its one decision was decided again (becomes HTTP 409)."""
+
+
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (KioskError, DriverError)
+"""Every error raised on purpose with a message for the person at the gate."""
+
+__all__ = [
+    "EXPECTED_ERRORS",
+    "AlreadyDecided",
+    "BookingImportError",
+    "CameraError",
+    "ConfigError",
+    "ConflictError",
+    "ConstraintError",
+    "DeviceError",
+    "DriverError",
+    "InputError",
+    "KioskError",
+    "SensorError",
+    "StorageError",
+]

@@ -40,7 +40,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.ADMITTED: N_("Please enter."),
     Reason.READMITTED: N_("Welcome back, please enter."),
     Reason.WALKIN: N_("Please enter (walk-in)."),
-    Reason.PRIORITY: N_("Please enter (priority)."),
+    Reason.PRIORITY: N_("Please enter."),  # neutral: nobody nearby needs to know why
     Reason.STAFF: N_("Welcome."),
     Reason.CLOSED_HOURS: N_("The office is closed now. Please come during opening hours."),
     Reason.QR_INVALID: N_("This QR code is not a booking code. Please show your booking code."),
@@ -65,6 +65,16 @@ MESSAGES: dict[Reason, str] = {
     Reason.MOVE_BACK: N_("Please move a little back from the thermometer."),
     Reason.FEVER: N_("Elevated temperature — please see the officer."),
     Reason.CAP_REACHED: N_("Today's limit ({cap} people) is reached. Please book online."),
+    Reason.SERVICE_CLOSED: N_("The service {name} is closed today. Please come on another day."),
+    Reason.SERVICE_FULL: N_("Today's places for {name} are taken. Please book online."),
+    Reason.PLACES_HELD: N_(
+        "The remaining places are held for booked citizens until {release}. Please wait."
+    ),
+    Reason.TOO_EARLY: N_("Your booking starts later. Please come back at {come_back}."),
+    Reason.REENTRY_TOO_SOON: N_(
+        "This booking was just used. It can be used again from {again_at}."
+    ),
+    Reason.REENTRY_LIMIT: N_("This booking has already been used to re-enter today."),
     Reason.CANNOT_RECORD: N_("The system cannot record. Please see the officer."),
     Reason.CLOCK_UNCONFIRMED: N_("The system date is not confirmed yet. Please see the officer."),
     Reason.SAFE_MODE: N_("The system is in safe mode. Please see the officer."),
@@ -91,7 +101,7 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 def language(lang: str | None) -> str:
     """``lang`` when supported, else Indonesian."""
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE  # type: ignore[return-value]
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
 class _Defaults(dict[str, str]):
@@ -124,10 +134,58 @@ def localized(detail: Mapping[str, str], lang: str) -> dict[str, str]:
         try:
             if key in ("valid_from", "valid_until") and value:
                 out[key] = format_date(date.fromisoformat(value), "long", locale=lang)
-            elif key == "admitted_at" and value:
+            elif key in ("admitted_at", "again_at", "come_back", "release") and value:
                 out[key] = format_time(time.fromisoformat(value), "short", locale=lang)
             elif key in ("cap", "ambient_c") and value:
                 out[key] = format_decimal(float(value), locale=lang)
         except ValueError:
             pass
     return out
+
+
+# -- staff attendance: the greeting and what to do after a refusal ----------------------
+GREETINGS = (
+    (11 * 60, N_("Good morning")),
+    (15 * 60, N_("Good day")),
+    (18 * 60, N_("Good afternoon")),
+    (24 * 60, N_("Good evening")),
+)
+"""Up to (minute of the day, exclusive): Selamat pagi / siang / sore / malam."""
+
+STAFF_MARKS = {
+    "in": N_("{greeting}, {name} — in {time}"),
+    "out": N_("{greeting}, {name} — out {time}"),
+    "repeat": N_("{name}, you are already recorded."),
+}
+
+STAFF_REFUSALS = {
+    Reason.LIVENESS_FAILED: N_(
+        "Face could not be verified. Stand at the thermometer, look at the camera and move "
+        "a little — or use “Staff check-in” with your PIN."
+    ),
+}
+
+
+def greeting(local: time, lang: str = "id") -> str:
+    """ "Selamat pagi" … "Selamat malam" for a local time of day."""
+    minute = local.hour * 60 + local.minute
+    text = next(g for limit, g in GREETINGS if minute < limit)
+    return translations(language(lang)).gettext(text)
+
+
+def staff_message(reason: Reason, detail: Mapping[str, str], local: time, lang: str = "id") -> str:
+    """What a staff member reads after a decision: the greeting with the mark and its local
+    time ("Selamat pagi, Budi — masuk 07.31"), or what to do after a refusal."""
+    lang = language(lang)
+    gettext_ = translations(lang).gettext
+    mark, name = detail.get("mark"), detail.get("name")
+    if mark in STAFF_MARKS and name:
+        values = {
+            "greeting": greeting(local, lang),
+            "name": name,
+            "time": format_time(local, "short", locale=lang),
+        }
+        return gettext_(STAFF_MARKS[mark]).format_map(_Defaults(values))
+    if reason in STAFF_REFUSALS:
+        return gettext_(STAFF_REFUSALS[reason])
+    return display_message(reason, detail, lang)

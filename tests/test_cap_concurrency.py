@@ -239,7 +239,12 @@ def test_cap_holds_across_processes_and_threads(data_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("admission", "others"),
     [
-        pytest.param({}, ("admitted", "readmitted", False), id="reentry-allowed"),
+        pytest.param(
+            {"reentry_min_minutes": 0, "reentries_per_day": 100},
+            ("admitted", "readmitted", False),
+            id="reentry-allowed",
+        ),
+        pytest.param({}, ("denied", "reentry_too_soon", False), id="shared-code-refused"),
         pytest.param(
             {"reentry_window_minutes": 0}, ("denied", "booking_used", False), id="reentry-off"
         ),

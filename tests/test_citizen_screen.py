@@ -86,7 +86,7 @@ def test_outcome_sounds_are_short_wav_files_made_by_the_script(tmp_path: Path) -
 
 def test_idle_screen_shows_the_count_steps_and_no_full_notice(client: Any) -> None:
     page = client.get("/").get_data(as_text=True)
-    assert "Hari ini: 0 / 50 diterima" in page
+    assert "Kuota hari ini: 0 dari 50 terpakai" in page
     assert re.search(r'<div id="idle-open">', page)
     assert re.search(r'<div id="idle-full" hidden>', page)
     assert 'data-state="idle"' in page

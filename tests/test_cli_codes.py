@@ -126,7 +126,12 @@ def test_concurrent_redemptions_use_exactly_one_slot(
     signed_config: Path, window: int, others: str
 ) -> None:
     code = add_code(signed_config, today_text(signed_config))
-    config = load_config(signed_config).replace(admission={"reentry_window_minutes": window})
+    # Re-entry at once and without limit, so every re-scan is a re-entry (#15 refuses them
+    # by default: see test_capacity_service.py).
+    reentry = {"reentry_min_minutes": 0, "reentries_per_day": 100}
+    config = load_config(signed_config).replace(
+        admission={"reentry_window_minutes": window, **reentry}
+    )
     kiosks = [Kiosk.start(config) for _ in range(4)]  # four gates on one database
     results: list[Any] = []
     barrier = threading.Barrier(20)
@@ -151,7 +156,8 @@ def test_concurrent_redemptions_use_exactly_one_slot(
 
 def test_signed_code_through_the_simulated_camera(signed_config: Path) -> None:
     code = add_code(signed_config, today_text(signed_config))
-    kiosk = Kiosk.start(load_config(signed_config))
+    config = load_config(signed_config).replace(admission={"reentry_min_minutes": 0})
+    kiosk = Kiosk.start(config)
     try:
         assert simulate_present(kiosk, code, 36.6).decision.reason.value == "admitted"
         assert simulate_present(kiosk, code, 36.6).decision.reason.value == "readmitted"

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMD = ROOT / "systemd"
 INSTALL = ROOT / "deploy" / "install-pi.sh"
-KIOSK_URL = "http://127.0.0.1:8080"
+KIOSK_URL = "http://127.0.0.1:8081"  # the local listener: the screen never queues behind the LAN
 
 Unit = dict[str, list[tuple[str, str]]]
 
@@ -79,14 +79,31 @@ def service() -> Unit:
         ("PrivateTmp", "yes"),
         ("PrivateDevices", "no"),
         ("DevicePolicy", "closed"),
-        (
-            "LoadCredential",
-            "booking-signing.pem:/etc/kiosk/credentials/booking-signing.pem",
-        ),
     ],
 )
 def test_kiosk_service_setting(service: Unit, key: str, expected: str) -> None:
     assert value(service, "Service", key) == expected
+
+
+def test_kiosk_service_needs_no_signing_key(service: Unit) -> None:
+    """A gate has no signing key; LoadCredential= naming a missing file fails the unit."""
+    assert not values(service, "Service", "LoadCredential")
+    assert not values(service, "Service", "SetCredential")
+
+
+def test_signing_key_drop_in_is_installed_only_with_the_key() -> None:
+    drop_in = parse_unit(SYSTEMD / "kiosk.service.d" / "signing-key.conf")
+    assert values(drop_in, "Service", "LoadCredential") == [
+        "booking-signing.pem:/etc/kiosk/credentials/booking-signing.pem"
+    ]
+    text = INSTALL.read_text(encoding="utf-8")
+    assert 'SIGNING_KEY="$ETC/credentials/booking-signing.pem"' in text
+    guarded = re.search(
+        r"if \[\[ -f \$SIGNING_KEY \]\]; then\n(.*?)\n    else\n(.*?)\n    fi", text, re.S
+    )
+    assert guarded, "the drop-in must be installed only when the key exists"
+    assert "kiosk.service.d/signing-key.conf" in guarded.group(1)
+    assert 'rm -f "$UNIT_DIR/kiosk.service.d/signing-key.conf"' in guarded.group(2)
 
 
 def test_kiosk_service_groups_devices_and_environment(service: Unit) -> None:
@@ -209,8 +226,10 @@ def allowed(policy: dict[str, object], url: str) -> bool:
         "/static/kiosk.css",
         "/static/sounds/admitted.wav",
         "/api/today",
-        "/api/last",
         "/api/events",
+        "/api/staff/pin",
+        "/api/csrf",
+        "/static/staff-pin.js",
     ],
 )
 def test_policy_allows_the_citizen_page_and_what_it_loads(
@@ -230,9 +249,9 @@ def test_policy_allows_the_citizen_page_and_what_it_loads(
         f"{KIOSK_URL}/api/sim/present",
         f"{KIOSK_URL}/api/officer/override",
         f"{KIOSK_URL}/healthz",
-        "http://127.0.0.1:8081/",
-        "https://127.0.0.1:8080/officer",
-        "http://localhost:8080/officer",
+        "http://127.0.0.1:8080/",
+        "https://127.0.0.1:8081/officer",
+        "http://localhost:8081/officer",
         "https://www.google.com/",
         "http://192.168.1.1/",
     ],
@@ -250,7 +269,14 @@ def test_policy_every_route_but_the_citizen_ones_is_blocked(
     policy: dict[str, object], client: object
 ) -> None:
     """Routes added later (officer, admin, …) must be blocked here or listed as citizen's."""
-    citizen = {"/", "/static/<path:filename>", "/api/today", "/api/last", "/api/events"}
+    citizen = {
+        "/",
+        "/static/<path:filename>",
+        "/api/today",
+        "/api/events",
+        "/api/staff/pin",
+        "/api/csrf",  # the staff keypad's token, fetched only when it is used
+    }
     app = client.application  # type: ignore[attr-defined]
     for rule in app.url_map.iter_rules():
         path = re.sub(r"<[^>]+>", "x", rule.rule)
@@ -292,8 +318,41 @@ def test_install_script_is_strict_and_uses_system_site_packages() -> None:
     text = INSTALL.read_text(encoding="utf-8")
     assert "set -euo pipefail" in text
     assert "--system-site-packages" in text
-    for package in ("python3-venv", "python3-picamera2", "python3-lgpio", "i2c-tools", "chromium"):
-        assert package in text
+    packages = re.search(r"^APT_PACKAGES=\(([^)]*)\)", text, re.M)
+    assert packages
+    assert {
+        "python3-venv",
+        "python3-picamera2",
+        "python3-numpy",
+        "python3-lgpio",
+        "i2c-tools",
+        "v4l-utils",
+        "chromium",
+        "cage",
+        "curl",
+    } <= set(packages.group(1).split())
+
+
+def test_install_script_sets_the_hardware_watchdog_idempotently(tmp_path: Path) -> None:
+    conf_dir = tmp_path / "system.conf.d"
+    calls = tmp_path / "calls"
+    script = (
+        f'source "{INSTALL}"; SYSTEM_CONF_DIR="{conf_dir}"; '
+        f'systemctl() {{ echo "$*" >>"{calls}"; }}; set_watchdog; set_watchdog'
+    )
+    subprocess.run(["bash", "-c", script], check=True, capture_output=True)
+    text = (conf_dir / "kiosk-watchdog.conf").read_text(encoding="utf-8")
+    assert "[Manager]\nRuntimeWatchdogSec=15s\n" in text
+    assert calls.read_text(encoding="utf-8") == "daemon-reexec\n"  # the second run changed nothing
+
+
+def test_install_script_creates_the_groups_the_unit_names(service: Unit) -> None:
+    text = INSTALL.read_text(encoding="utf-8")
+    created = re.search(r"for group in ([a-z0-9 ]+); do\n\s+getent group \"\$group\"", text)
+    assert created, "the installer must create missing groups (groupadd --system)"
+    assert set(value(service, "Service", "SupplementaryGroups").split()) <= set(
+        created.group(1).split()
+    )
 
 
 def test_install_script_sets_i2c_to_50_khz_idempotently(tmp_path: Path) -> None:

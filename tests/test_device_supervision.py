@@ -173,7 +173,8 @@ def test_devices_plugged_in_later_open_the_gate_by_itself(
     bench.gpio = True
     settle(kiosk)
     assert kiosk.devices.missing(required_only=False) == []
-    assert changes == ["today"] * 3  # thermometer, gpio, inputs: screens told each time
+    # thermometer, the refused scan (every decision), gpio, inputs: screens told each time
+    assert changes == ["today"] * 4
     result = kiosk.gate.scan("BK-LATE0001")
     assert result.decision.reason.value == "admitted"
     assert result.reading is not None and result.reading.estimated_c == pytest.approx(36.6, 0.1)

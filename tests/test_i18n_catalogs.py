@@ -182,7 +182,7 @@ def test_dates_and_counts_on_the_page_are_in_local_format(make_kiosk: Any) -> No
     )
     client = create_app(kiosk, {"TESTING": True}).test_client()
     page = client.get("/").get_data(as_text=True)
-    assert "Senin, 23 November 2026" in page and "Hari ini: 0 / 1.500 diterima" in page
+    assert "Senin, 23 November 2026" in page and "Kuota hari ini: 0 dari 1.500 terpakai" in page
     page = client.get("/?lang=en").get_data(as_text=True)
     assert "Monday, November 23, 2026" in page and "Today: 0 / 1,500 admitted" in page
 

@@ -60,6 +60,7 @@ def test_logs_carry_no_nik_names_or_payloads(tmp_path: Path) -> None:
     config = config.replace(
         booking_source={"live_lookup_url": dead, "live_deadline_s": 1.0, "retries": 0},
         bookings={"private_key": str(secret / "signing.pem")},
+        admission={"reentry_min_minutes": 0},  # the re-entry below comes at once
     )
     config_path.write_text(render_config(config), encoding="utf-8")
     today = business_date(datetime.now(UTC), config.site.zone).isoformat()

@@ -48,7 +48,7 @@ def refer_with_fever(client: Any, kiosk: Kiosk, booking_id: str = "BK-FEVER001")
 def sim_body(kiosk: Kiosk) -> None:
     """A visitor stands at the thermometer (walk-ins are measured like everyone)."""
     assert kiosk.simulator is not None
-    kiosk.simulator.set_body_temperature(36.7)
+    kiosk.simulator.walkin_body_c = 36.7
 
 
 def test_console_page_has_the_stable_elements(officer_client: Any) -> None:
@@ -118,7 +118,7 @@ def test_deny_a_referred_visitor(officer_client: Any, kiosk: Kiosk) -> None:
     assert referred not in kiosk.gate.pending_referrals()
     assert ("officer", "referral_denied", f"entry:{referred}") in audit_actions(kiosk)
     again = officer_client.post("/officer/api/deny", json={"entry_id": referred})
-    assert again.status_code == 400 and "not a referral" in again.get_json()["error"]
+    assert again.status_code == 409 and "already decided" in again.get_json()["error"]
 
 
 def test_clinical_reading_decides_a_referred_visit(officer_client: Any, kiosk: Kiosk) -> None:

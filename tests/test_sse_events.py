@@ -131,7 +131,7 @@ def test_events_stream_follows_a_visit_from_scan_to_result(events_app: Any) -> N
     chunks = iter(res.response)
     (_, retry), (name, today) = parse(chunks, 2)
     assert retry > 0 and name == "today"
-    assert today["count_text"] == "Hari ini: 0 / 1 diterima"
+    assert today["count_text"] == "Kuota hari ini: 0 dari 1 terpakai"
     assert (today["full"], today["open"]) == (False, True)
 
     simulate_present(kiosk, add_booking(kiosk), 36.6)
@@ -144,7 +144,7 @@ def test_events_stream_follows_a_visit_from_scan_to_result(events_app: Any) -> N
     assert (result["decision"], result["code"]) == ("admitted", "admitted")
     assert result["message"] == "Silakan masuk."
     assert result["temperature"] == "Suhu 36,6 °C"
-    assert result["today"]["count_text"] == "Hari ini: 1 / 1 diterima"
+    assert result["today"]["count_text"] == "Kuota hari ini: 1 dari 1 terpakai"
     assert result["today"]["full"] is True
     res.close()
 
@@ -210,3 +210,24 @@ def test_kiosk_close_stops_the_event_hub(events_app: Any) -> None:
     assert hub in kiosk.background
     kiosk.close()
     assert hub.stopped
+
+
+def test_a_new_day_is_pushed_on_the_next_heartbeat() -> None:
+    hub = EventHub(1, heartbeat_s=0.001)
+    sub = hub.subscribe()
+    assert sub is not None
+    days = iter(["2026-11-23", "2026-11-23", "2026-11-24", "2026-11-24", "2026-11-24"])
+    snapshots = iter(range(10))
+    chunks = hub.stream(
+        sub,
+        lambda e: None,
+        lambda: ("today", {"n": next(snapshots)}),
+        snapshot_every=1000,
+        day=lambda: next(days),
+    )
+    got = [next(chunks) for _ in range(5)]
+    assert got[1] == 'event: today\ndata: {"n": 0}\n\n'
+    assert got[2] == ": ping\n\n"  # same day: only a heartbeat
+    assert got[3] == 'event: today\ndata: {"n": 1}\n\n'  # midnight: a fresh snapshot at once
+    assert got[4] == ": ping\n\n"
+    hub.stop()

@@ -6,9 +6,10 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from kiosk.errors import InputError, KioskError
+from kiosk.errors import AlreadyDecided, DriverError, InputError, KioskError
 from kiosk.services.runtime import Kiosk
 
 log = logging.getLogger(__name__)
@@ -16,21 +17,34 @@ log = logging.getLogger(__name__)
 
 def create_app(kiosk: Kiosk, test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.json = _JSON(app)
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024, JSON_SORT_KEYS=False)
     if test_config:
         app.config.update(test_config)
     app.extensions["kiosk"] = kiosk
 
-    from ui import i18n, public, sim
+    from ui import i18n, public, sim, staffpin
 
     i18n.init_app(app)
 
     app.register_blueprint(public.bp)
     app.register_blueprint(sim.bp)
+    app.register_blueprint(staffpin.bp)
     _register_errors(app)
     _init_staff(app)
     app.context_processor(_banner)
     return app
+
+
+class _JSON(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested too deeply for the parser is a bad request
+    (a ValueError, which ``request.get_json`` turns into 400), not a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def _banner() -> dict[str, Any]:
@@ -78,8 +92,13 @@ def _register_errors(app: Flask) -> None:
     def bad_input(exc: InputError) -> Any:
         return jsonify(error=str(exc)), 400
 
+    @app.errorhandler(AlreadyDecided)
+    def already_decided(exc: AlreadyDecided) -> Any:
+        return jsonify(error=str(exc), already_decided=True), 409
+
     @app.errorhandler(KioskError)
-    def kiosk_error(exc: KioskError) -> Any:
+    @app.errorhandler(DriverError)
+    def kiosk_error(exc: KioskError | DriverError) -> Any:
         log.error("%s: %s", type(exc).__name__, exc)
         return jsonify(error=str(exc)), 503
 

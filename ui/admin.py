@@ -24,7 +24,7 @@ from kiosk.errors import InputError
 from kiosk.services.daystatus import day_counts
 from kiosk.storage import entry_log
 from kiosk.storage import repository as repo
-from ui.helpers import kiosk
+from ui.helpers import kiosk, parse_day, whole_number
 from ui.security import requires, user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -66,10 +66,7 @@ def _today() -> date:
 def _day(value: str | None) -> date:
     if not value:
         return _today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"day must be a date like 2026-11-23, got {value!r}") from None
+    return parse_day(value)
 
 
 def _local_time(day: date, value: str | None, name: str) -> datetime | None:
@@ -90,12 +87,7 @@ def _choice(name: str, allowed: list[str]) -> str | None:
 
 
 def _int(name: str) -> int | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    if not value.isdigit() or len(value) > 18:
-        raise InputError(f"{name} must be a whole number")
-    return int(value)
+    return whole_number(request.args.get(name), name)
 
 
 MAX_EXPORT_DAYS = 366
@@ -105,7 +97,7 @@ def _last_day(day: date) -> date | None:
     value = request.args.get("until")
     if not value:
         return None
-    last = _day(value)
+    last = parse_day(value, "until")
     if not day <= last <= day + timedelta(days=MAX_EXPORT_DAYS - 1):
         raise InputError(f"until must be on or after day and at most {MAX_EXPORT_DAYS} days later")
     return last

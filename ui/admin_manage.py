@@ -89,7 +89,9 @@ def settings() -> Any:
 @bp.get("/users")
 @requires("admin")
 def users() -> str:
-    return render_template("admin/users.html", users=accounts().users(), roles=ROLES)
+    found = accounts().users()
+    locked = {u.username for u in found if accounts().locked_out(u.username)}
+    return render_template("admin/users.html", users=found, roles=ROLES, locked=locked)
 
 
 def _done(message: str) -> Any:
@@ -161,3 +163,14 @@ def change_role(username: str) -> Any:
     except InputError as exc:
         return _failed(exc)
     return _done(_("Role of %(name)s changed.", name=username))
+
+
+@bp.post("/users/<username>/unlock")
+@requires("admin")
+def unlock_user(username: str) -> Any:
+    """Forget the user's failed logins: every client may try again at once."""
+    try:
+        accounts().unlock(username, actor=user().username)
+    except InputError as exc:
+        return _failed(exc)
+    return _done(_("User %(name)s unlocked: failed logins forgotten.", name=username))

@@ -17,11 +17,12 @@ from flask_babel import gettext as _
 
 from kiosk.errors import InputError
 from kiosk.services.accounts import (
+    SETUP_CODE_FILE,
     Identity,
+    LoginBusy,
     LoginRefused,
     forget_setup_code,
     setup_code,
-    setup_code_matches,
 )
 from ui.helpers import kiosk
 from ui.security import (
@@ -66,6 +67,17 @@ def login() -> Any:
         identity = accounts().authenticate(
             username, request.form.get("password", ""), remote=request.remote_addr
         )
+    except LoginBusy:
+        return (
+            render_template(
+                "auth/login.html",
+                next=target or "",
+                error=_("Too many logins at this moment. Please try again in a few seconds."),
+                username=username,
+            ),
+            429,
+            {"Retry-After": "5"},
+        )
     except LoginRefused:
         return render_template(
             "auth/login.html",
@@ -92,14 +104,25 @@ def setup() -> Any:
     if not accounts().needs_setup():
         return redirect("/login")
     data_dir = kiosk().config.data_dir
-    code_file = data_dir / "setup-code"
+    code_file = SETUP_CODE_FILE  # the page never shows where the data folder is
     setup_code(data_dir)  # make sure the file exists
     if request.method == "GET":
         return render_template("auth/setup.html", error=None, code_file=code_file)
     form = request.form
     error = None
-    if not setup_code_matches(data_dir, form.get("code", "")):
-        error = _("The setup code is wrong. It is in the file %(path)s.", path=str(code_file))
+    try:
+        code_ok = accounts().setup_code_ok(
+            data_dir, form.get("code", ""), remote=request.remote_addr
+        )
+    except LoginRefused:
+        code_ok = None
+    if code_ok is None:
+        error = _("Too many wrong setup codes. Wait 15 minutes and try again.")
+    elif not code_ok:
+        error = _(
+            "The setup code is wrong. It is in the file %(path)s in the kiosk's data folder.",
+            path=code_file,
+        )
     elif form.get("password", "") != form.get("password2", ""):
         error = _("The two passwords differ.")
     else:

@@ -8,6 +8,9 @@ it is open. So:
   the worker threads, at least one); one more gets 503 and the page retries
   later, so a few forgotten browser tabs can never take the threads the
   officer and admin pages need;
+- streams of the local listener (the kiosk's own screen, see :mod:`kiosk.serve`)
+  have ``local_slots`` of their own: sockets on the LAN that hold every shared
+  slot (and never read) cannot take the screen's stream;
 - the gate thread never waits for a screen: an event is put into each stream's
   bounded queue without blocking, and a stream whose queue is full (a client
   that stopped reading) is closed; the browser reconnects and starts from a
@@ -97,8 +100,11 @@ class EventHub:
         queue_size: int = QUEUE_SIZE,
         heartbeat_s: float = HEARTBEAT_S,
         max_age_s: float = MAX_AGE_S,
+        local_slots: int = 0,
     ) -> None:
         self.max_subscribers = max_subscribers
+        self.local_slots = local_slots
+        self._local: set[Subscription] = set()
         self.queue_size = queue_size
         self.heartbeat_s = heartbeat_s
         self.max_age_s = max_age_s
@@ -140,7 +146,7 @@ class EventHub:
             _discard(events.results, self._on_result)
             _discard(events.statuses, self._on_status)
         with self._lock:
-            subs, self._subs = list(self._subs), set()
+            subs, self._subs, self._local = list(self._subs), set(), set()
         for sub in subs:
             sub.close()
 
@@ -150,18 +156,27 @@ class EventHub:
         with self._lock:
             return len(self._subs)
 
-    def subscribe(self) -> Subscription | None:
-        """A new stream's subscription, or ``None`` when the limit is reached (or stopped)."""
+    def subscribe(self, *, local: bool = False) -> Subscription | None:
+        """A new stream's subscription, or ``None`` when the limit is reached (or stopped).
+
+        A ``local`` stream takes one of the reserved local slots, else a shared one.
+        """
         with self._lock:
-            if self.stopped or len(self._subs) >= self.max_subscribers:
+            if self.stopped:
+                return None
+            reserved = local and len(self._local) < self.local_slots
+            if not reserved and len(self._subs) - len(self._local) >= self.max_subscribers:
                 return None
             sub = Subscription(self.queue_size)
             self._subs.add(sub)
+            if reserved:
+                self._local.add(sub)
             return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
             self._subs.discard(sub)
+            self._local.discard(sub)
         sub.close()
 
     def publish(self, event: Event) -> None:
@@ -181,15 +196,18 @@ class EventHub:
         *,
         snapshot_every: int = 12,
         clock: Callable[[], float] = time.monotonic,
+        day: Callable[[], object] | None = None,
     ) -> Iterator[str]:
         """The text of one SSE response: the snapshot, then each rendered event.
 
         ``render`` turns an event into ``(event name, JSON data)`` for this
         client (its language), or ``None`` to skip it. Every ``snapshot_every``
-        quiet heartbeats the snapshot is sent again (the day may have changed).
+        quiet heartbeats the snapshot is sent again; and at once on the heartbeat
+        after ``day()`` changes (midnight: a new day, a fresh count).
         """
         started = clock()
         quiet = 0
+        current = day() if day is not None else None
         try:
             yield f"retry: {RETRY_MS}\n\n"
             yield sse(*snapshot())
@@ -199,7 +217,9 @@ class EventHub:
                     if sub.closed:
                         break
                     quiet += 1
-                    if quiet % snapshot_every == 0:
+                    new_day = day() if day is not None else None
+                    if new_day != current or quiet % snapshot_every == 0:
+                        current = new_day
                         yield sse(*snapshot())
                     else:
                         yield ": ping\n\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 from flask import current_app, request
@@ -54,3 +55,30 @@ def lang() -> str:
     from ui.i18n import select_locale
 
     return select_locale()
+
+
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+"""Days a page accepts: far from the calendar's ends, so a time zone or a range never overflows."""
+
+
+def parse_day(value: str, name: str = "day") -> date:
+    """``YYYY-MM-DD`` between :data:`FIRST_DAY` and :data:`LAST_DAY`, else :class:`InputError`."""
+    try:
+        day = date.fromisoformat(value)
+    except (ValueError, TypeError):
+        raise InputError(
+            f"{name} must be a date YYYY-MM-DD like 2026-11-23, got {value!r}"
+        ) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InputError(f"{name} must be between {FIRST_DAY} and {LAST_DAY}, got {value!r}")
+    return day
+
+
+def whole_number(value: str | None, name: str) -> int | None:
+    """A non-negative whole number written in ASCII digits (``²`` is a digit to Python)."""
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise InputError(f"{name} must be a whole number")
+    return int(value)

@@ -14,10 +14,11 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template
 
 from kiosk.domain.admission import PriorityReason
-from kiosk.errors import InputError, StorageError
+from kiosk.errors import StorageError
 from kiosk.services.gate import GateResult
+from kiosk.services.runtime import simulate_walkin
 from kiosk.storage import entry_log
-from ui.helpers import json_body, kiosk, lang, number, text
+from ui.helpers import json_body, kiosk, lang, number, parse_day, text
 from ui.security import requires, user
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
@@ -30,7 +31,10 @@ PRIORITY_REASONS = [p.value for p in PriorityReason]
 @requires("officer")
 def console() -> str:
     return render_template(
-        "officer/console.html", today=kiosk().gate.today(), reasons=PRIORITY_REASONS
+        "officer/console.html",
+        today=kiosk().gate.today(),
+        reasons=PRIORITY_REASONS,
+        services=kiosk().gate.policy.services,
     )
 
 
@@ -62,6 +66,9 @@ def _entry_json(row: entry_log.LogRow, pending: set[int], undo_minutes: int) -> 
         "officer": row.officer,
         "note": row.note,
         "uses_slot": row.uses_slot,
+        "service": row.service,
+        "queue_number": row.queue_number,
+        "reentry": row.reentry,
         "undone_by": row.undone_by,
         "undo_reason": row.undo_reason,
         "undoable": undoable,
@@ -99,10 +106,7 @@ def today() -> Any:
 def confirm_date() -> Any:
     """The officer confirms today's business date while the clock is untrusted (audited)."""
     raw = text(json_body(), "date", max_len=10)
-    try:
-        day = date.fromisoformat(raw or "")
-    except ValueError:
-        raise InputError(f"date must be YYYY-MM-DD, got {raw!r}") from None
+    day = parse_day(raw or "", "date")
     k = kiosk()
     k.gate.clock_guard.confirm(day, user().username)
     return jsonify(clock=k.gate.clock_guard.status(), today=k.gate.today())
@@ -125,12 +129,8 @@ def admit_anyway() -> Any:
     reason = text(data, "reason", max_len=40)
     note = text(data, "note", max_len=200, required=False) or None
     entry_id = _entry_id(data, required=False)
-    if entry_id is not None:
-        note = f"entry {entry_id}: {note}" if note else f"entry {entry_id}"
     assert reason is not None
-    result = kiosk().gate.admit_priority(user().username, reason, note=note)
-    if entry_id is not None:
-        kiosk().gate.close_referral(entry_id)
+    result = kiosk().gate.admit_priority(user().username, reason, note=note, entry_id=entry_id)
     return _result(result)
 
 
@@ -164,7 +164,11 @@ def walkin() -> Any:
     """A walk-in citizen without booking: measured like everyone, uses a slot."""
     data = json_body()
     note = text(data, "note", max_len=200, required=False) or None
-    return _result(kiosk().gate.admit_walkin(user().username, note=note))
+    service = text(data, "service", max_len=8, required=False) or None
+    k = kiosk()
+    if k.simulator is not None:  # someone steps up to the simulated thermometer
+        return _result(simulate_walkin(k, user().username, note=note, service=service))
+    return _result(k.gate.admit_walkin(user().username, note=note, service=service))
 
 
 @bp.post("/api/clinical")

@@ -10,20 +10,25 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import segno
 from flask import (
     Blueprint,
     Response,
     current_app,
     jsonify,
     render_template,
+    request,
     stream_with_context,
 )
 from flask.blueprints import BlueprintSetupState
-from flask_babel import format_date, format_decimal, gettext
+from flask_babel import format_date, format_decimal, get_locale, gettext
+from markupsafe import Markup
 
+from kiosk.domain.admission import Kind
 from kiosk.domain.reasons import Outcome, Reason
 from kiosk.errors import StorageError
-from kiosk.messages import display_message
+from kiosk.messages import display_message, staff_message
+from kiosk.serve import is_local
 from kiosk.services.gate import GateResult
 from kiosk.services.runtime import Kiosk
 from ui.events import HEARTBEAT_S, MAX_AGE_S, Event, EventHub, stream_limit
@@ -47,6 +52,9 @@ def _start_events(state: BlueprintSetupState) -> None:
         app.config.get("KIOSK_EVENT_STREAMS") or stream_limit(k.config.server.threads),
         heartbeat_s=app.config.get("KIOSK_EVENT_HEARTBEAT_S", HEARTBEAT_S),
         max_age_s=app.config.get("KIOSK_EVENT_MAX_AGE_S", MAX_AGE_S),
+        local_slots=stream_limit(k.config.server.local_threads)
+        if k.config.server.local_port
+        else 0,
     )
     hub.attach(k.gate)
     k.background.append(hub)
@@ -66,6 +74,7 @@ def index() -> str:
         screen=screen_today(k),
         office_name=k.config.site.office_name,
         online_url=k.config.site.online_booking_url,
+        online_qr=qr_svg(k.config.site.online_booking_url),
         recheck_text=display_message(Reason.TEMPERATURE_RECHECK, None, lang()),
         closed_text=display_message(Reason.CLOSED_HOURS, None, lang()),
         result_seconds=RESULT_SECONDS,
@@ -79,7 +88,7 @@ def index() -> str:
 def events() -> Any:
     """Server-Sent Events for the citizen screen: ``today``, ``phase`` and ``result``."""
     hub = events_hub()
-    sub = hub.subscribe()
+    sub = hub.subscribe(local=is_local(request.environ))
     if sub is None:
         return (
             jsonify(error="too many live screens are open; the page retries by itself"),
@@ -92,7 +101,9 @@ def events() -> Any:
     def render(event: Event) -> tuple[str, dict[str, Any]] | None:
         return render_event(k, event, chosen)
 
-    body = stream_with_context(hub.stream(sub, render, lambda: ("today", screen_today(k))))
+    body = stream_with_context(
+        hub.stream(sub, render, lambda: ("today", screen_today(k)), day=k.gate.business_day)
+    )
     response = Response(body, mimetype="text/event-stream")
     response.call_on_close(lambda: hub.unsubscribe(sub))  # also when never iterated
     response.headers["Cache-Control"] = "no-cache, no-store"
@@ -149,17 +160,6 @@ def today() -> Any:
     return jsonify(kiosk().gate.today())
 
 
-@bp.get("/api/last")
-@public
-def last() -> Any:
-    k = kiosk()
-    result = k.gate.last_result
-    return jsonify(
-        result=result.as_json(lang()) if result else None,
-        scanner=k.scanner_status()["status"],
-    )
-
-
 # -- what the screen shows (worded here, in the request's language) -----------------------
 
 
@@ -178,7 +178,7 @@ def screen_today(k: Kiosk) -> dict[str, Any]:
     out_of_service = bool(t.get("out_of_service"))
     return {
         "date": t["date"],
-        "date_text": format_date(day, "full"),
+        "date_text": format_date(day, DATE_PATTERNS.get(str(get_locale()), "full")),
         "admitted": admitted,
         "cap": t["cap"],
         "count_text": gettext(
@@ -188,9 +188,29 @@ def screen_today(k: Kiosk) -> dict[str, Any]:
         ),
         "full": bool(t.get("full")),
         "open": bool(t["open"]),
+        "services_text": services_text(t),
+        "walkin_text": ""
+        if t.get("walkin_places") is None
+        else gettext(
+            "Places for walk-ins now: %(places)s", places=format_decimal(t["walkin_places"])
+        ),
         "scanner": k.scanner_status()["status"],
         "in_service": not out_of_service,
     }
+
+
+def services_text(t: dict[str, Any]) -> str:
+    """What is still open today, per service ("Perekaman KTP-el: 2 left · KK: closed today")."""
+    parts = []
+    for s in (t.get("services") or {}).values():
+        if not s["open"]:
+            parts.append(gettext("%(name)s: closed today", name=s["name"]))
+        elif s["remaining"] == 0:
+            parts.append(gettext("%(name)s: full", name=s["name"]))
+        else:
+            left = format_decimal(s["remaining"])
+            parts.append(gettext("%(name)s: %(left)s left", name=s["name"], left=left))
+    return " · ".join(parts)
 
 
 def render_event(k: Kiosk, event: Event, chosen: str) -> tuple[str, dict[str, Any]] | None:
@@ -208,6 +228,43 @@ def render_event(k: Kiosk, event: Event, chosen: str) -> tuple[str, dict[str, An
     return None
 
 
+DATE_PATTERNS = {"id": "EEEE, d MMMM y"}
+"""The idle screen's date where the locale's "full" one reads oddly ("Selasa, 01 Desember")."""
+
+RETRY_REASONS = frozenset({Reason.NO_READING})
+"""Results the visitor can fix by trying again at once: amber "try again", not a refusal."""
+
+
+def qr_svg(url: str | None) -> Markup | None:
+    """The online booking address as an inline SVG QR code (drawn here; nothing fetched)."""
+    if not url:
+        return None
+    try:
+        code = segno.make(url, error="m", micro=False)
+    except (segno.DataOverflowError, ValueError):
+        return None
+    svg = code.svg_inline(scale=1, border=4, omitsize=True, svgclass="qr", light="#ffffff")
+    return Markup(svg)
+
+
+def tone(result: GateResult) -> str:
+    """How the screen shows a result: ``admitted``, ``denied``, ``refer`` or ``retry``."""
+    if result.decision.reason in RETRY_REASONS:
+        return "retry"
+    return result.decision.outcome.value
+
+
+def headline(tone_: str) -> str:
+    """The one word above a result, readable from a distance."""
+    words = {
+        "admitted": gettext("ENTER"),
+        "denied": gettext("REFUSED"),
+        "refer": gettext("SEE THE OFFICER"),
+        "retry": gettext("TRY AGAIN"),
+    }
+    return str(words[tone_])
+
+
 def screen_result(k: Kiosk, result: GateResult, chosen: str) -> dict[str, Any]:
     d = result.decision
     reading = result.reading
@@ -218,11 +275,30 @@ def screen_result(k: Kiosk, result: GateResult, chosen: str) -> dict[str, Any]:
         temperature = gettext(
             "Temperature %(value)s °C", value=format_decimal(reading.estimated_c, "0.0")
         )
-    return {
+    shown = tone(result)
+    screen: dict[str, Any] = {
         "decision": d.outcome.value,
         "code": d.reason.value,
+        "tone": shown,
+        "headline": headline(shown),
         "message": display_message(d.reason, d.detail, chosen),
         "temperature": temperature,
+        "queue_number": result.queue_number
+        if d.outcome is Outcome.ADMITTED and result.queue_number
+        else None,
+        "queue_text": gettext("Your number: %(number)s", number=result.queue_number)
+        if d.outcome is Outcome.ADMITTED and result.queue_number
+        else None,
         "entry_id": result.entry_id,
+        "kind": result.kind.value,
         "today": screen_today(k),
     }
+    if result.kind is Kind.STAFF:
+        # The greeting: the name only to an admitted staff member, with the mark's local time.
+        local = result.ts.astimezone(k.config.site.zone).time()
+        detail = {key: d.detail[key] for key in ("mark", "name") if key in d.detail}
+        if d.outcome is not Outcome.ADMITTED:
+            detail.pop("name", None)
+        screen["detail"] = detail
+        screen["message"] = staff_message(d.reason, detail, local, chosen)
+    return screen

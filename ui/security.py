@@ -8,6 +8,8 @@ Per request, in this order:
 
 1. **CSRF** — every POST/PUT/PATCH/DELETE carries the session's token, in the
    form field ``csrf_token`` or the header ``X-CSRF-Token``; without it: 400.
+   A multipart body (an upload) is read for its form field only after the
+   role check passed on the session cookie alone.
    This includes the public simulator API (``/api/sim/*``): its page reads
    the token from ``GET /api/csrf``. Flask has no CSRF protection built in.
 2. **Session** — Flask's signed cookie holds only a random session id and the
@@ -33,7 +35,7 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, g, jsonify, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -42,6 +44,7 @@ from kiosk.services.accounts import (
     SETUP_CODE_FILE,
     Accounts,
     Identity,
+    forget_setup_code,
     load_secret_key,
     setup_code,
 )
@@ -150,8 +153,20 @@ def wants_json() -> bool:
 
 
 def safe_next(target: str | None) -> str | None:
-    """A same-site path to return to after login (never another site)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A same-site path to return to after login (never another site).
+
+    Browsers drop tabs and line breaks from a URL and read ``\\`` as ``/``, so
+    ``/\t/evil.example`` would become ``//evil.example`` (another host): any
+    control character, white space, backslash or ``//`` is refused outright.
+    """
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return None
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None
+    if "\\" in target or "//" in target.split("?", 1)[0]:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         return None
     return target
 
@@ -189,8 +204,10 @@ def init_app(app: Flask) -> None:
             kiosk.config.data_dir / SETUP_CODE_FILE,
         )
         setup_code(kiosk.config.data_dir)
-    app.before_request(_check_csrf)
+    else:
+        forget_setup_code(kiosk.config.data_dir)  # an administrator exists: the code is void
     app.before_request(_load_user)
+    app.before_request(_check_csrf)
     app.before_request(_check_role)
     app.after_request(_add_headers)
     app.context_processor(lambda: {"csrf_token": csrf_token, "current_user": current_user})
@@ -206,7 +223,17 @@ def _check_csrf() -> Any:
     if request.method not in UNSAFE_METHODS or request.endpoint in (None, "static"):
         return None
     expected = session.get("csrf")
-    given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD)
+    given = request.headers.get(CSRF_HEADER)
+    # An upload is parsed (held in memory) only for a session that holds the role:
+    # the role comes from the cookie, so nobody else makes the server read the body.
+    if (
+        not given
+        and request.mimetype == "multipart/form-data"
+        and (refused := _check_role()) is not None
+    ):
+        return refused
+    if not given:
+        given = request.form.get(CSRF_FIELD)
     if (
         not isinstance(expected, str)
         or not given

@@ -12,20 +12,31 @@ import io
 from datetime import date
 from typing import IO, Any
 
-from flask import Blueprint, Flask, Response, flash, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
 from flask_babel import gettext as _
 
-from kiosk.errors import InputError, KioskError
+from kiosk.errors import EXPECTED_ERRORS, InputError
 from kiosk.faces.images import MAX_BYTES, decode_photo
 from kiosk.faces.registry import MAX_PHOTOS, FaceRegistry
-from kiosk.faces.report import Report, day_report, month_report, parse_month
-from ui.helpers import kiosk
+from kiosk.faces.report import Report, board, day_report, month_report, parse_month
+from ui.helpers import kiosk, parse_day
 from ui.security import requires, user
 
 bp = Blueprint("staff", __name__, url_prefix="/admin/staff")
 
 ENROL_PATH = "/admin/staff/enroll"
 ENROL_MAX_BYTES = MAX_PHOTOS * MAX_BYTES + 64 * 1024
+LARGE_UPLOADS = {ENROL_PATH: ENROL_MAX_BYTES, "/api/sim/face": MAX_BYTES + 64 * 1024}
+"""Routes that take photos, and their request size limits (64 kB everywhere else)."""
 
 
 def init_app(app: Flask) -> None:
@@ -47,8 +58,8 @@ def init_app(app: Flask) -> None:
 
         @property
         def max_content_length(self) -> int | None:
-            if self.path == ENROL_PATH and self.method == "POST":
-                return ENROL_MAX_BYTES
+            if self.method == "POST" and self.path in LARGE_UPLOADS:
+                return LARGE_UPLOADS[self.path]
             limit: int | None = super().max_content_length
             return limit
 
@@ -94,7 +105,7 @@ def enroll() -> Any:
             if upload.filename:
                 photos.append((upload.filename, decode_photo(upload.read(), name=upload.filename)))
         result = registry().enroll(name, photos, consent_by=user().username)
-    except (InputError, KioskError) as exc:
+    except EXPECTED_ERRORS as exc:
         flash(str(exc), "error")
         return redirect("/admin/staff", code=303)
     status = 200 if result.ok else 400
@@ -115,11 +126,29 @@ def capture() -> Any:
             raise InputError(_("Face attendance is not running."))
         frame = k.attendance.capture()
         result = registry().enroll(name, [("gate camera", frame)], consent_by=user().username)
-    except (InputError, KioskError) as exc:
+    except EXPECTED_ERRORS as exc:
         flash(str(exc), "error")
         return redirect("/admin/staff", code=303)
     status = 200 if result.ok else 400
     return render_template("staff/enrolled.html", name=name, result=result), status
+
+
+@bp.get("/board")
+@requires("admin")
+def today_board() -> Any:
+    """Today's board (in / out / late / absent on duty) for the live table on the page."""
+    k = kiosk()
+    day = date.fromisoformat(k.gate.today()["date"])
+    rows = board(k.config, k.db, day)
+    labels = {
+        "in": _("in"),
+        "out": _("out"),
+        "refused": _("refused only"),
+        "absent_on_duty": _("absent on duty"),
+    }
+    for row in rows:
+        row["state_text"] = labels[row["state"]]
+    return jsonify(day=day.isoformat(), rows=rows)
 
 
 @bp.get("/<int:staff_id>")
@@ -212,9 +241,10 @@ def report() -> Any:
     try:
         if month_text:
             year, month = parse_month(month_text)
+            parse_day(f"{year:04d}-{month:02d}-01", "month")
             made: Report = month_report(k.config, k.db, year, month, actor=user().username)
         else:
-            day = date.fromisoformat(day_text) if day_text else None
+            day = parse_day(day_text) if day_text else None
             made = day_report(
                 k.config,
                 k.db,

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from enum import StrEnum
 
 from kiosk.bookings.codes import is_signed_code, parse_plain_code
 from kiosk.domain.admission import BookingFacts
 from kiosk.domain.bookingcode import Accepted, KeyRing, authenticate_code
 from kiosk.domain.reasons import Reason
+from kiosk.storage import capacity
 from kiosk.storage import repository as repo
 
 LIVE = "live"
@@ -41,6 +42,8 @@ class RemoteBooking:
     date: date
     status: str
     service: str = ""
+    arrive_from: time | None = None
+    arrive_until: time | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,19 @@ def lookup_facts(
         office_id=booking.office_id,
         valid_from=booking.date,
         valid_until=booking.date,
+        service=booking.service,
+        window=_parse_window(capacity.arrival_window(conn, booking_id)),
     )
+
+
+def _parse_window(window: tuple[str | None, str | None]) -> tuple[time | None, time | None]:
+    def parse(text: str | None) -> time | None:
+        try:
+            return time.fromisoformat(text) if text else None
+        except ValueError:
+            return None
+
+    return parse(window[0]), parse(window[1])
 
 
 def genuine_facts(
@@ -93,9 +108,14 @@ def genuine_facts(
     office_id: str,
     valid_from: date,
     valid_until: date,
+    service: str = "",
+    window: tuple[time | None, time | None] = (None, None),
 ) -> BookingFacts:
     """A genuine booking's facts, with its earlier admission today (if any) from the local database."""
     earlier = repo.last_admission(conn, booking_id, business_day)
+    reentries, last_ts = (
+        capacity.reentries(conn, booking_id, business_day) if earlier else (0, None)
+    )
     return BookingFacts(
         booking_id=booking_id,
         office_id=office_id,
@@ -104,6 +124,11 @@ def genuine_facts(
         admitted_at=earlier[0] if earlier else None,
         admitted_gate=earlier[1] if earlier else None,
         admission_undone=earlier[2] if earlier else False,
+        service=service,
+        arrive_from=window[0],
+        arrive_until=window[1],
+        reentries=reentries,
+        last_admitted_at=datetime.fromisoformat(last_ts) if last_ts else None,
     )
 
 
@@ -126,6 +151,8 @@ def _signed_facts(
         office_id=code.office_id,
         valid_from=code.valid_from,
         valid_until=code.valid_until,
+        service=code.service,
+        window=(code.arrive_from, code.arrive_until),
     )
 
 
@@ -160,5 +187,7 @@ def facts_for_answer(
         office_id=remote.office_id,
         valid_from=remote.date,
         valid_until=remote.date,
+        service=remote.service,
+        window=(remote.arrive_from, remote.arrive_until),
     )
     return facts, LIVE

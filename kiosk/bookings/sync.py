@@ -59,7 +59,7 @@ from kiosk.bookings.merge import SYNC_SOURCE, BookingSyncConflict, merge_booking
 from kiosk.bookings.rows import read_csv_records, validate_rows
 from kiosk.bookings.state import record_failure, record_success
 from kiosk.errors import BookingImportError, InputError
-from kiosk.storage import Database
+from kiosk.storage import Backend
 from kiosk.storage import repository as repo
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def _csv_entries(body: bytes) -> list[tuple[int, Any]]:
 
 
 def sync_day_list(
-    db: Database,
+    db: Backend,
     *,
     url: str,
     office_id: str,

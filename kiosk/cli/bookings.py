@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from kiosk.cli.codes import booking_issue, booking_verify, issue_signed
-from kiosk.cli.common import business_today, config_option, load, open_database
+from kiosk.cli.common import business_today, config_option, load, open_database, open_effective
 from kiosk.errors import ConfigError
 
 
@@ -138,20 +138,32 @@ booking.add_command(booking_verify)
 @click.command()
 @config_option
 def today(config_path: Path | None) -> None:
-    """Today's business date, slots used and outcomes."""
+    """Today's business date, slots used and outcomes (as the gate and the screens count)."""
     from kiosk.domain.clock import business_date
-    from kiosk.storage import repository as repo
+    from kiosk.services.daystatus import day_counts
+    from kiosk.services.results import policy_from
 
-    config = load(config_path)
-    day = business_date(datetime.now(UTC), config.site.zone)
-    with open_database(config) as db:
-        conn = db.connection()
-        used = repo.slots_used(conn, config.site.office_id, day)
-        counts = repo.outcome_counts(conn, config.site.office_id, day)
+    with open_effective(load(config_path)) as (config, db):
+        now = datetime.now(UTC)
+        day = business_date(now, config.site.zone)
+        with db.transaction(write=False) as conn:
+            counts = day_counts(
+                conn,
+                config.site.office_id,
+                day,
+                gate_id=config.site.gate_id,
+                cap=config.admission.daily_cap,
+                policy=policy_from(config),
+                now=now,
+            )
     click.echo(
-        f"{day}: {used} / {config.admission.daily_cap} admitted; "
-        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        f"{day}: {counts.admitted} / {counts.cap} admitted; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.outcomes.items()))
     )
+    for code, s in counts.services.items():
+        state = "" if s.open else " (closed today)"
+        click.echo(f"  {code} {s.name}: {s.admitted} / {s.cap} admitted{state}")
+    click.echo(f"  places for walk-ins now: {counts.walkin_places}")
 
 
 def register(main: click.Group) -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from kiosk.storage import Database
 
 from kiosk.config import Config, load_config
-from kiosk.errors import BookingImportError, KioskError
+from kiosk.errors import EXPECTED_ERRORS, BookingImportError
 
 DEFAULT_CONFIG = Path("var") / "kiosk.toml"
 
@@ -77,6 +77,16 @@ def open_database(config: Config) -> Iterator[Database]:
         db.close()
 
 
+@contextmanager
+def open_effective(config: Config) -> Iterator[tuple[Config, Database]]:
+    """Like :func:`open_database`, with the one effective configuration the running kiosk
+    uses: the file plus the administrator's settings stored in that database."""
+    from kiosk.services.settings import effective_config
+
+    with open_database(config) as db:
+        yield effective_config(db, config), db
+
+
 def load(config_path: Path | None) -> Config:
     """The configuration of ``--config`` (or the default), with ``--database-url`` applied."""
     config = load_config(config_path or default_config_path())
@@ -95,7 +105,7 @@ def business_today(config: Config) -> date:
 
 
 class KioskGroup(click.Group):
-    """Turns every KioskError into a one-line message and exit status 1."""
+    """Turns every expected error (kiosk's and drivers') into a one-line message and exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -103,6 +113,6 @@ class KioskGroup(click.Group):
         except BookingImportError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
-        except KioskError as exc:
+        except EXPECTED_ERRORS as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)

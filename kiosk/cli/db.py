@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from kiosk.cli.backup import db_backup, db_restore
-from kiosk.cli.common import config_option, load, open_database
+from kiosk.cli.common import config_option, load, open_effective
 from kiosk.domain.clock import business_date
 from kiosk.services.retention import cutoff_for, purge_expired
 from kiosk.storage import maintenance
@@ -41,10 +41,9 @@ def db_upgrade(config_path: Path | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 def db_purge(config_path: Path | None, dry_run: bool) -> None:
     """Delete citizen entries and bookings older than the retention period."""
-    config = load(config_path)
-    today = business_date(datetime.now(UTC), config.site.zone)
-    days = config.retention.days
-    with open_database(config) as database:
+    with open_effective(load(config_path)) as (config, database):
+        today = business_date(datetime.now(UTC), config.site.zone)
+        days = config.retention.days  # the administrator's setting wins over the file
         if dry_run:
             cutoff = cutoff_for(today, days)
             with database.transaction(write=False) as conn:

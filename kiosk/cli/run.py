@@ -21,8 +21,7 @@ from kiosk.cli.common import config_option, load
 )
 def run(config_path: Path | None, sim: bool, host: str | None, port: int | None) -> None:
     """Serve the kiosk over HTTP with a production WSGI server (waitress)."""
-    from waitress import create_server
-
+    from kiosk.serve import create_servers
     from kiosk.services.runtime import Kiosk
     from ui import create_app
 
@@ -31,41 +30,28 @@ def run(config_path: Path | None, sim: bool, host: str | None, port: int | None)
         config = config.replace(hardware={"mode": "sim"})
     kiosk = Kiosk.start(config)
     kiosk.start_background()
-    server = create_server(
-        create_app(kiosk),
-        host=host or config.server.host,
-        port=port or config.server.port,
-        threads=config.server.threads,
-        ident="kiosk",
-    )
+    servers = create_servers(create_app(kiosk), config, host=host, port=port)
+    server = servers.main
 
     from kiosk import watchdog
 
-    local = "127.0.0.1" if server.effective_host in ("0.0.0.0", "::") else server.effective_host
-    dog = watchdog.Watchdog(lambda: _serves(f"http://{local}:{server.effective_port}/healthz"))
+    dog = watchdog.Watchdog(lambda: _serves(servers.health_url))
 
     def stopping() -> None:
         watchdog.notify_stopping()
         dog.stop()
-        server.close()
-        # Open connections (a screen's event stream, a browser's keep-alive) would keep
-        # waitress's loop running until they time out (minutes): close them too.
-        from waitress import wasyncore
-
-        if (channels := getattr(server, "_map", None)) is not None:
-            wasyncore.close_all(channels)
+        servers.close()
 
     install_shutdown(kiosk, stopping)
+    local = f", screen on http://127.0.0.1:{servers.local.effective_port}" if servers.local else ""
     click.echo(
-        f"kiosk serving on http://{server.effective_host}:{server.effective_port} "
+        f"kiosk serving on http://{server.effective_host}:{server.effective_port}{local} "
         f"({config.hardware.mode} hardware, data {config.data_dir}, {kiosk.db.describe()})"
     )
     watchdog.notify_ready(f"serving on port {server.effective_port}")
     dog.start()
     try:
-        server.run()
-    except OSError:
-        pass  # the listening socket was closed by stop()
+        servers.run()
     finally:
         dog.stop()
         kiosk.close()

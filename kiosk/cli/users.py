@@ -1,4 +1,4 @@
-"""CLI commands for staff accounts: ``kiosk users add|list|disable|enable|passwd``.
+"""CLI commands for staff accounts: ``kiosk users add|list|disable|enable|passwd|unlock``.
 
 Registered on the main ``kiosk`` group by :func:`register`. Passwords are
 asked for twice on the terminal (never taken as an argument, which would land
@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from kiosk.cli.common import config_option, load, open_database
-from kiosk.services.accounts import ROLES, Accounts
+from kiosk.services.accounts import ROLES, Accounts, forget_setup_code
 
 
 def _actor() -> str:
@@ -51,6 +51,8 @@ def users_add(username: str, role: str, password_stdin: bool, config_path: Path 
     password = _password(password_stdin)
     with open_database(config) as db:
         user = Accounts(db).add_user(username, role, password, actor=_actor())
+    if user.role == "admin":
+        forget_setup_code(config.data_dir)  # an administrator exists: the setup page is gone
     click.echo(f"added {user.role} {user.username}")
 
 
@@ -101,6 +103,17 @@ def users_passwd(username: str, password_stdin: bool, config_path: Path | None) 
     with open_database(config) as db:
         Accounts(db).set_password(username, password, actor=_actor())
     click.echo(f"password of {username} changed")
+
+
+@users.command("unlock")
+@click.argument("username")
+@config_option
+def users_unlock(username: str, config_path: Path | None) -> None:
+    """Forget a user's failed logins, so every client may try again at once."""
+    config = load(config_path)
+    with open_database(config) as db:
+        cleared = Accounts(db).unlock(username, actor=_actor())
+    click.echo(f"unlocked {username} ({cleared} failed attempt(s) forgotten)")
 
 
 def register(main: click.Group) -> None:

@@ -28,8 +28,18 @@ Precedence (the first rule that applies wins)
    ``bad_signature``, ``booking_unknown``, ``booking_cancelled`` (all from
    the look-up), then ``booking_wrong_office``, ``booking_wrong_date`` and
    ``booking_used`` (already admitted today and outside the re-entry window,
-   or re-entry disabled). Booking checks come before the thermometer so a
+   or re-entry disabled), ``reentry_too_soon`` (scanned again within
+   ``reentry_min_minutes`` of its latest admission: a shared code never opens
+   the gate twice in a row) and ``reentry_limit`` (``reentries_per_day``
+   re-entries already used). Booking checks come before the thermometer so a
    visitor with an invalid code is not measured for nothing.
+2b. ``service_closed`` — the visit's service (the booking's, or the one the
+   officer chose for a walk-in) is closed today (``closed_weekdays``); citizen
+   bookings and walk-ins only.
+2c. ``too_early`` — a booking with an arrival window, scanned earlier than its
+   start minus ``early_grace_minutes``; ``detail["come_back"]`` says when. A late
+   booking is not refused: it is admitted while places are free and the
+   decision carries ``detail["late"]`` for the officer.
 3. Temperature (everyone but officer priority admissions, whose officer has
    taken responsibility): ``sensor_fault`` → refer; ``ambient_out_of_range``
    → refer (we refuse to screen); a re-measurement that was not a valid in-place
@@ -39,7 +49,11 @@ Precedence (the first rule that applies wins)
    → ``temperature_recheck`` the first time when the policy asks for a
    re-measurement, else ``fever`` → refer. Health comes before the cap: a
    feverish visitor is referred even on a full day.
-4. ``cap_reached`` — only when the admission would use a slot.
+4. Capacity, only when the admission would use a slot: ``cap_reached`` (the
+   building-wide cap), then ``service_full`` (the service's own cap), then
+   ``places_held`` (a walk-in or slot-using officer admission before the walk-in
+   release time, when the free places are all held by today's unused bookings,
+   per service or overall; see :mod:`kiosk.domain.capacity`).
 5. Admitted: ``admitted``, ``readmitted`` (re-entry, no slot), ``walkin``,
    ``priority`` or ``staff``.
 """
@@ -48,11 +62,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
+from kiosk.domain.capacity import ServiceRule, find_service, holding, walkin_places
 from kiosk.domain.clock import business_date, minute_of_day, weekday_name
 from kiosk.domain.reasons import Outcome, Reason
 from kiosk.domain.temperature import ReadingState, TemperatureReading
@@ -112,6 +127,15 @@ class BookingFacts:
     admitted_gate: str | None = None
     admission_undone: bool = False
     """An officer undid that admission (its slot went back): no re-entry, the booking is used."""
+    service: str = ""
+    """The booked service code (``""``: none; counted against the building cap only)."""
+    arrive_from: time | None = None
+    arrive_until: time | None = None
+    """The optional arrival window, local business time."""
+    reentries: int = 0
+    """Re-entries of this booking already recorded today."""
+    last_admitted_at: datetime | None = None
+    """Its latest admission today (first admission or re-entry); ``None``: ``admitted_at``."""
 
     def __post_init__(self) -> None:
         if self.problem is not None and self.problem not in LOOKUP_PROBLEMS:
@@ -125,6 +149,14 @@ class Visit:
     officer: str | None = None
     priority: PriorityReason | None = None
     note: str | None = None
+    service: str = ""
+    """The service an officer chose for a walk-in or priority admission (bookings: theirs)."""
+
+    @property
+    def service_code(self) -> str:
+        if self.booking is not None:
+            return self.booking.service
+        return self.service
 
     def __post_init__(self) -> None:
         if self.kind is Kind.BOOKING and self.booking is None:
@@ -149,6 +181,15 @@ class Policy:
     closes_minute: int = 1440
     open_days: frozenset[str] = frozenset({"mon", "tue", "wed", "thu", "fri", "sat", "sun"})
     recheck_elevated: bool = False
+    services: tuple[ServiceRule, ...] = ()
+    reentry_min_minutes: int = 5
+    reentries_per_day: int = 1
+    walkin_release_minute: int | None = None
+    """Booked places are held for walk-ins until this local minute (``None``: never held)."""
+    early_grace_minutes: int = 15
+
+    def service(self, code: str | None) -> ServiceRule | None:
+        return find_service(self.services, code)
 
     def is_open(self, now: datetime) -> bool:
         if weekday_name(now, self.zone) not in self.open_days:
@@ -180,6 +221,8 @@ def is_reentry(facts: BookingFacts, policy: Policy, now: datetime) -> bool:
     """Whether an earlier admission today lets this booking back in without a slot."""
     if facts.admitted_at is None or facts.admission_undone or policy.reentry_window_minutes == 0:
         return False
+    if policy.reentries_per_day == 0:
+        return False
     if business_date(facts.admitted_at, policy.zone) != business_date(now, policy.zone):
         return False
     return now - facts.admitted_at <= timedelta(minutes=policy.reentry_window_minutes)
@@ -205,6 +248,16 @@ def booking_problem(facts: BookingFacts, policy: Policy, now: datetime) -> Decis
             admitted_at=local.strftime("%H:%M"),
             gate=facts.admitted_gate or "",
         )
+    if facts.admitted_at is not None:
+        last = facts.last_admitted_at or facts.admitted_at
+        again = last + timedelta(minutes=policy.reentry_min_minutes)
+        # 0 = no minimum; ``now`` may even precede ``last`` when gates race for one code.
+        if policy.reentry_min_minutes and now < again:
+            return _deny(
+                Reason.REENTRY_TOO_SOON, again_at=again.astimezone(policy.zone).strftime("%H:%M")
+            )
+        if facts.reentries >= policy.reentries_per_day:
+            return _deny(Reason.REENTRY_LIMIT, reentries=str(facts.reentries))
     return None
 
 
@@ -217,6 +270,28 @@ _NO_READING = frozenset(
         ReadingState.TOO_CLOSE,
     }
 )
+
+
+def service_problem(visit: Visit, policy: Policy, now: datetime) -> Decision | None:
+    """Rules 2b–2c: a closed service, a booking scanned before its arrival window."""
+    rule = policy.service(visit.service_code)
+    if rule is not None and not rule.open_on(now, policy.zone):
+        return _deny(Reason.SERVICE_CLOSED, service=rule.code, name=rule.name)
+    facts = visit.booking
+    if facts is None or facts.arrive_from is None or facts.admitted_at is not None:
+        return None
+    start = facts.arrive_from.hour * 60 + facts.arrive_from.minute
+    if minute_of_day(now, policy.zone) < start - policy.early_grace_minutes:
+        return _deny(Reason.TOO_EARLY, come_back=facts.arrive_from.strftime("%H:%M"))
+    return None
+
+
+def is_late(facts: BookingFacts | None, policy: Policy, now: datetime) -> bool:
+    """Whether a booking arrives after the end of its arrival window."""
+    if facts is None or facts.arrive_until is None:
+        return False
+    end = facts.arrive_until.hour * 60 + facts.arrive_until.minute
+    return minute_of_day(now, policy.zone) > end
 
 
 def temperature_problem(reading: TemperatureReading | None, policy: Policy) -> Decision | None:
@@ -264,7 +339,10 @@ def precheck(
         return _deny(Reason.CLOSED_HOURS)
     if visit.kind is Kind.BOOKING:
         assert visit.booking is not None
-        return booking_problem(visit.booking, policy, now)
+        if problem := booking_problem(visit.booking, policy, now):
+            return problem
+    if visit.kind in (Kind.BOOKING, Kind.WALKIN):
+        return service_problem(visit, policy, now)
     return None
 
 
@@ -278,13 +356,19 @@ def decide(
     date_trusted: bool = True,
     safe_mode: bool = False,
     out_of_service: Collection[str] = (),
+    service_used: int = 0,
+    held: int = 0,
+    held_service: int = 0,
 ) -> Decision:
     """Decide one visit. See the module docstring for the precedence of rules.
 
     ``now`` is the instant whose business date the visit counts against;
     ``date_trusted`` is False while that date awaits an officer's confirmation;
     ``safe_mode`` is True while the kiosk runs on its journal (damaged database);
-    ``out_of_service`` names the devices the gate needs that are missing now.
+    ``out_of_service`` names the devices the gate needs that are missing now;
+    ``service_used`` is how many places the visit's service has used today;
+    ``held``/``held_service`` count today's bookings not yet admitted (overall / in the
+    visit's service), which walk-ins may not take before the release time.
     """
     if problem := precheck(
         visit=visit,
@@ -308,13 +392,46 @@ def decide(
     uses_slot = (kind in (Kind.BOOKING, Kind.WALKIN) and not reentry) or (
         kind is Kind.PRIORITY and policy.priority_uses_slot
     )
-    if uses_slot and used_today >= policy.daily_cap:
-        return _deny(Reason.CAP_REACHED, cap=str(policy.daily_cap))
+    if uses_slot and (problem := capacity_problem(visit, policy, now, used_today, service_used)):
+        return problem
+    if uses_slot and kind is not Kind.BOOKING:
+        places = walkin_places(
+            cap=policy.daily_cap,
+            used=used_today,
+            held=held,
+            rule=policy.service(visit.service_code),
+            service_used=service_used,
+            held_service=held_service,
+            holding_now=holding(policy.walkin_release_minute, now, policy.zone),
+        )
+        if places.now == 0:
+            assert policy.walkin_release_minute is not None
+            hh, mm = divmod(policy.walkin_release_minute, 60)
+            return _deny(Reason.PLACES_HELD, release=f"{hh:02d}:{mm:02d}")
 
+    detail: dict[str, str] = {}
+    if reentry:
+        assert visit.booking is not None
+        detail["reentry"] = str(visit.booking.reentries + 1)
+    elif kind is Kind.BOOKING and is_late(visit.booking, policy, now):
+        assert visit.booking is not None and visit.booking.arrive_until is not None
+        detail["late"] = visit.booking.arrive_until.strftime("%H:%M")
     reason = {
         Kind.BOOKING: Reason.READMITTED if reentry else Reason.ADMITTED,
         Kind.WALKIN: Reason.WALKIN,
         Kind.PRIORITY: Reason.PRIORITY,
         Kind.STAFF: Reason.STAFF,
     }[kind]
-    return Decision(Outcome.ADMITTED, reason, uses_slot=uses_slot)
+    return Decision(Outcome.ADMITTED, reason, uses_slot=uses_slot, detail=MappingProxyType(detail))
+
+
+def capacity_problem(
+    visit: Visit, policy: Policy, now: datetime, used: int, service_used: int
+) -> Decision | None:
+    """Rule 4's caps: the building's, then the visit's service's."""
+    if used >= policy.daily_cap:
+        return _deny(Reason.CAP_REACHED, cap=str(policy.daily_cap))
+    rule = policy.service(visit.service_code)
+    if rule is not None and service_used >= rule.daily_cap:
+        return _deny(Reason.SERVICE_FULL, service=rule.code, name=rule.name)
+    return None

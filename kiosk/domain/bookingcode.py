@@ -25,7 +25,7 @@ import re
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import ClassVar, Final, Literal, TypeAlias
 
 from cryptography.exceptions import InvalidSignature
@@ -36,6 +36,13 @@ from kiosk.domain.reasons import Reason
 from kiosk.errors import InputError
 
 VERSION: Final = 1
+WINDOW_VERSION: Final = 3
+"""Version 3 = the version-1 layout plus an arrival window (two uint16 minutes of the day).
+Version 2 was never issued (it is the "unsupported version" test vector)."""
+VERSIONS: Final = (VERSION, WINDOW_VERSION)
+NO_MINUTE: Final = 0xFFFF
+"""An unset end of the arrival window."""
+_WINDOW: Final = struct.Struct(">HH")
 PREFIX: Final = "KB:"
 """Text prefix; all QR-alphanumeric characters, like the base32 that follows."""
 CONTEXT: Final = b"KIOSK-BOOKING\x00"
@@ -79,6 +86,9 @@ class BookingCode:
     valid_from: date
     valid_until: date
     version: int = VERSION
+    arrive_from: time | None = None
+    arrive_until: time | None = None
+    """Optional arrival window (version 3 codes), local business time."""
 
     @property
     def short_code(self) -> str:
@@ -248,7 +258,19 @@ def encode_body(code: BookingCode) -> bytes:
         if not spec.pattern.fullmatch(value):
             raise InputError(f"{spec.name} {getattr(code, spec.name)!r}: must be {spec.rule}")
         parts.append(bytes([len(value)]) + value)
+    if code.version == WINDOW_VERSION:
+        parts.append(_WINDOW.pack(_minute(code.arrive_from), _minute(code.arrive_until)))
+    elif code.arrive_from or code.arrive_until:
+        raise InputError(f"an arrival window needs code version {WINDOW_VERSION}")
     return b"".join(parts)
+
+
+def _minute(t: time | None) -> int:
+    return NO_MINUTE if t is None else t.hour * 60 + t.minute
+
+
+def _time(minute: int) -> time | None:
+    return None if minute == NO_MINUTE else time(minute // 60, minute % 60)
 
 
 def sign_code(
@@ -259,6 +281,8 @@ def sign_code(
     valid_from: date,
     valid_until: date | None = None,
     private_key: Ed25519PrivateKey,
+    arrive_from: time | None = None,
+    arrive_until: time | None = None,
 ) -> str:
     """Issue a code: the QR text for one booking, valid ``valid_from``..``valid_until``.
 
@@ -272,6 +296,9 @@ def sign_code(
         service=service,
         valid_from=valid_from,
         valid_until=valid_until or valid_from,
+        version=WINDOW_VERSION if arrive_from or arrive_until else VERSION,
+        arrive_from=arrive_from,
+        arrive_until=arrive_until,
     )
     body = encode_body(code)
     return encode_text(body + private_key.sign(CONTEXT + body))
@@ -297,6 +324,15 @@ def _parse_v1(payload: bytes) -> tuple[BookingCode, bytes] | str:
             return f"{spec.name} malformed"
         values.append(value.decode("ascii"))
         pos += 1 + size
+    window: tuple[time | None, time | None] = (None, None)
+    if version == WINDOW_VERSION:
+        if len(body) - pos != _WINDOW.size:
+            return "arrival window malformed"
+        start_min, end_min = _WINDOW.unpack_from(body, pos)
+        if any(m != NO_MINUTE and m >= 1440 for m in (start_min, end_min)):
+            return "arrival window outside the day"
+        window = (_time(start_min), _time(end_min))
+        pos += _WINDOW.size
     if pos != len(body):
         return f"{len(body) - pos} unexpected byte(s) before the signature"
     office_id, booking_id, service = values
@@ -308,6 +344,8 @@ def _parse_v1(payload: bytes) -> tuple[BookingCode, bytes] | str:
         valid_from=EPOCH + timedelta(days=start),
         valid_until=EPOCH + timedelta(days=end),
         version=version,
+        arrive_from=window[0],
+        arrive_until=window[1],
     )
     return code, body
 
@@ -321,10 +359,10 @@ def authenticate_code(text: str, *, keyring: KeyRing) -> Verification:
     payload = decode_text(text)
     if not payload:
         return Rejected(Reason.QR_INVALID, "not a booking code")
-    if payload[0] != VERSION:
+    if payload[0] not in VERSIONS:
         return Rejected(
             Reason.UNSUPPORTED_VERSION,
-            f"code format version {payload[0]}; this gate reads version {VERSION}",
+            f"code format version {payload[0]}; this gate reads versions 1 and 3",
         )
     parsed = _parse_v1(payload)
     if isinstance(parsed, str):

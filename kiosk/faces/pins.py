@@ -52,6 +52,35 @@ def verify_pin(pin: str, stored: str | None) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+_DUMMY: list[str] = []
+
+
+def dummy_hash() -> str:
+    """A hash no PIN was set for: checked when a staff number has no PIN (or does not exist),
+    so that answer takes as long as a wrong PIN and reveals nothing."""
+    if not _DUMMY:
+        _DUMMY.append(hash_pin(f"{secrets.randbelow(10**8):08d}"))
+    return _DUMMY[0]
+
+
+class MinuteLimit:
+    """At most ``per_minute`` attempts in any 60 seconds (all staff numbers together)."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute, self._clock = per_minute, clock
+        self._times: list[float] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._times = [t for t in self._times if now - t < 60.0]
+            if len(self._times) >= self.per_minute:
+                return False
+            self._times.append(now)
+            return True
+
+
 class PinGuard:
     """Locks a staff member's PIN for ``lock_s`` after ``max_failures`` wrong PINs in a row."""
 

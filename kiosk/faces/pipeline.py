@@ -125,6 +125,11 @@ class FacePipeline:
     def reset(self) -> None:
         self._visit = None
 
+    @property
+    def following(self) -> bool:
+        """Whether a face is being followed now (found in a recent frame)."""
+        return self._visit is not None
+
     def process(self, frame: Frame, t: float) -> FrameOutcome:
         s = self.settings
         gray = to_gray(frame, rgb=False)

@@ -35,19 +35,32 @@ from kiosk.config import Config
 from kiosk.domain.admission import Kind, Visit
 from kiosk.domain.attendance import passed_checks
 from kiosk.domain.temperature import TemperatureReading
-from kiosk.errors import InputError, KioskError
+from kiosk.errors import EXPECTED_ERRORS, InputError, StorageError
 from kiosk.faces.engine import FaceStack, FaceStackUnavailable
 from kiosk.faces.images import frame_to_rgb
 from kiosk.faces.liveness import Motion, MotionPolicy
-from kiosk.faces.pins import PinGuard
+from kiosk.faces.pins import MinuteLimit, PinGuard
 from kiosk.faces.pipeline import Candidate, FacePipeline, PipelineSettings
 from kiosk.faces.registry import FaceRegistry
 from kiosk.faces.remote import FaceWorker
 from kiosk.faces.report import attendance_policy
 from kiosk.services.gate import GateResult, GateService
 from kiosk.services.recorder import Request, StaffVisit
+from kiosk.storage import repository as repo
+from kiosk.storage import staff as staff_store
 
 log = logging.getLogger(__name__)
+
+PIN_ATTEMPTS_PER_MINUTE = 12
+"""PIN attempts checked per minute at one gate, all staff numbers together."""
+
+
+class PinRefused(InputError):
+    """A PIN attempt refused: ``code`` is ``refused`` (generic), ``locked`` or ``busy``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def pipeline_settings(config: Config) -> PipelineSettings:
@@ -98,6 +111,7 @@ class AttendanceService:
                 gallery=self.registry.gallery,
             )
         self.pins = PinGuard()
+        self.pin_rate = MinuteLimit(PIN_ATTEMPTS_PER_MINUTE)
         self._monotonic = monotonic
         self._frame: Frame | None = None
         self._latest: tuple[float, Frame] | None = None  # for enrolment at the gate (memory only)
@@ -117,7 +131,7 @@ class AttendanceService:
         try:
             service.registry.cipher(create=True)
             service.registry.gallery(max_age_s=0)
-        except KioskError as exc:
+        except EXPECTED_ERRORS as exc:
             log.error("staff face attendance unavailable: %s", exc)
             faces.close()
             service.faces, service.pipeline = None, None
@@ -153,7 +167,7 @@ class AttendanceService:
         if self.status == "ok":
             try:
                 enrolled = self.registry.gallery().people
-            except KioskError as exc:
+            except EXPECTED_ERRORS as exc:
                 return {"status": "unavailable", "error": str(exc), "enrolled": None}
         return {"status": self.status, "error": self.error, "enrolled": enrolled}
 
@@ -238,23 +252,61 @@ class AttendanceService:
             f"staff #{staff_id} by face; liveness passed: {passed or 'none'} "
             f"(motion {candidate.motion}); d={candidate.match.distance:.3f}"
         )
-        staff = StaffVisit(staff_id, "face", checks=checks, distance=candidate.match.distance)
+        staff = StaffVisit(
+            staff_id,
+            "face",
+            checks=checks,
+            distance=candidate.match.distance,
+            name=self._name(staff_id),
+        )
         return self._record(staff, reading, note)
 
     def clock_with_pin(self, staff_id: int, pin: str) -> GateResult:
         """A staff member without face data types their number and PIN at the gate.
 
-        Wrong PINs are refused (``InputError``) and locked out after five in a row; a right
-        one is screened like everyone (fever rule) and recorded like a face recognition.
+        Refusals (:class:`PinRefused`) never say whether the staff number exists: an unknown
+        number, one without a PIN and a wrong PIN get the same answer after the same hash
+        check, and each typed number is locked for 5 minutes after five wrong PINs in a row
+        (whether it exists or not). At most :data:`PIN_ATTEMPTS_PER_MINUTE` attempts a
+        minute are checked at this gate. Every attempt is audited. A right PIN is screened
+        like everyone (fever rule) and recorded like a face recognition.
         """
+        if not self.pin_rate.take():
+            self._audit_pin(staff_id, "throttled")
+            raise PinRefused("busy", "too many PIN attempts at this gate — wait a minute")
         if self.pins.locked(staff_id):
-            raise InputError("too many wrong PINs — wait 5 minutes or see the officer")
+            self._audit_pin(staff_id, "locked")
+            raise PinRefused("locked", "too many wrong PINs — wait 5 minutes or see the officer")
         if not self.registry.pin_matches(staff_id, pin):
             self.pins.failed(staff_id)
-            raise InputError("wrong staff number or PIN")
+            self._audit_pin(staff_id, "wrong")
+            raise PinRefused("refused", "wrong staff number or PIN")
         self.pins.succeeded(staff_id)
+        self._audit_pin(staff_id, "accepted")
         reading = self.gate.screen()
-        return self._record(StaffVisit(staff_id, "pin"), reading, f"staff #{staff_id} by pin")
+        staff = StaffVisit(staff_id, "pin", name=self._name(staff_id))
+        return self._record(staff, reading, f"staff #{staff_id} by pin")
+
+    def _audit_pin(self, staff_number: int, verdict: str) -> None:
+        """One audit row per PIN attempt (the typed number, never the PIN)."""
+        try:
+            with self.db.transaction() as conn:
+                repo.add_audit(
+                    conn, "gate", f"staff_pin_{verdict}", subject=f"staff:{staff_number}"
+                )
+        except StorageError as exc:  # the gate works on; the log keeps the attempt
+            log.warning(
+                "PIN attempt for staff #%s (%s) not audited: %s", staff_number, verdict, exc
+            )
+
+    def _name(self, staff_id: int) -> str | None:
+        """The staff member's name for the greeting (None while the database is away)."""
+        try:
+            with self.db.transaction(write=False) as conn:
+                person = staff_store.get_staff(conn, staff_id)
+        except StorageError:
+            return None
+        return person.name if person is not None else None
 
     def _record(
         self, staff: StaffVisit, reading: TemperatureReading | None, note: str
@@ -276,4 +328,4 @@ class AttendanceService:
         return result
 
 
-__all__ = ["AttendanceService", "pipeline_settings"]
+__all__ = ["AttendanceService", "PinRefused", "pipeline_settings"]

@@ -20,9 +20,8 @@ from typing import Any
 from kiosk.config import Config
 from kiosk.domain.clocktrust import ClockObservation, ClockState, confirm, observe
 from kiosk.errors import InputError, StorageError
-from kiosk.storage import maintenance
+from kiosk.storage import Backend, maintenance
 from kiosk.storage import repository as repo
-from kiosk.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ class ClockGuard:
     def __init__(
         self,
         config: Config,
-        db: Database,
+        db: Backend,
         *,
         wall: Callable[[], datetime],
         mono: Callable[[], float],

@@ -33,7 +33,7 @@ from drivers.sim_vl53l0x import FakeVL53L0XBus
 from drivers.vl53l0x import VL53L0X
 from kiosk.config import Config
 from kiosk.domain.temperature import EstimationModel
-from kiosk.errors import CameraError, DeviceError, InputError, SensorError
+from kiosk.errors import CameraError, InputError, SensorError
 from kiosk.services.helper_sensors import (
     Distance,
     DistanceSensor,
@@ -69,9 +69,9 @@ class Devices:
 
     def on_inputs(self, **handlers: Callable[[], object]) -> None:
         self.handlers.update(handlers)
-        self._apply_handlers(self.inputs)
+        self.apply_handlers(self.inputs)
 
-    def _apply_handlers(self, inputs: GpioGateInputs | MissingInputs) -> None:
+    def apply_handlers(self, inputs: GpioGateInputs | MissingInputs) -> None:
         for name, handler in self.handlers.items():
             setattr(inputs, name, handler)
 
@@ -141,6 +141,9 @@ class Simulator:
         self.scene = Scene()
         self.die_offset_c = 0.0
         self.recheck_scene: Scene | None = None
+        self.walkin_body_c = 36.6
+        """The body temperature of the person an officer's walk-in places at the thermometer
+        (the simulator panel's field; see :func:`kiosk.services.runtime.simulate_walkin`)."""
         self.set_body_temperature(None)
 
     @property
@@ -323,7 +326,7 @@ def open_devices(config: Config, *, on_change: Callable[[], None] | None = None)
         def install(device: Any) -> None:
             setattr(devices, attr, device)
             if attr == "inputs":
-                devices._apply_handlers(device)
+                devices.apply_handlers(device)
 
         return install
 
@@ -442,4 +445,4 @@ def _nothing() -> None:
     return None
 
 
-__all__ = ["DeviceError", "Devices", "Simulator", "open_devices"]
+__all__ = ["Devices", "Simulator", "open_devices"]

@@ -2,7 +2,8 @@
 
 The recorder calls :meth:`GateEvents.signal` once per recorded (or refused-to-record)
 decision: the outputs are driven first (relay, lights, buzzer), then every result
-listener is told (the screens' event hub, the referral queue, tests). Phases and interim
+listener is told (the screens' event hub, the referral queue, tests), then every status
+listener (the day's figures changed: every screen gets a fresh ``today``). Phases and interim
 steps of a visit, and changes of the day's status that are not decisions (a device lost
 or back, the camera stopped), go through the same object. A listener must never block
 the gate: exceptions are logged and swallowed.
@@ -34,7 +35,8 @@ class GateEvents:
         self.interims: list[Callable[[Reason], None]] = []
         """A step that is not a decision (e.g. "we will measure again"): nothing stored."""
         self.statuses: list[Callable[[], None]] = []
-        """The day's status changed without a visit (device lost or back, camera, cap)."""
+        """The day's status changed: after every decision, and without a visit (device lost
+        or back, camera, cap, undo, settings)."""
         self.last_result: GateResult | None = None
 
     def signal(self, result: GateResult) -> None:
@@ -48,6 +50,9 @@ class GateEvents:
         except Exception:  # the decision is stored; a dead output must not hide it
             log.exception("gate outputs failed")
         _each(self.results, "gate listener", result)
+        # Every recorded decision changes the day's figures (or may: a refusal after a
+        # cap change, a walk-in, a priority admission): every screen hears of it at once.
+        self.status_changed()
 
     def phase(self, phase: str, progress: float) -> None:
         _each(self.phases, "phase listener", phase, progress)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -45,7 +45,7 @@ from kiosk.services.recorder import Recorder, Request
 from kiosk.services.referrals import REFERRALS_FOR_CLINICAL, Referrals, who_acts
 from kiosk.services.results import GateResult, policy_from
 from kiosk.services.screening import Screening
-from kiosk.storage import Database, entry_log
+from kiosk.storage import Backend, capacity, entry_log
 from kiosk.storage import repository as repo
 from kiosk.vision.qr import decode_frame
 
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class GateService:
     config: Config
-    db: Database
+    db: Backend
     devices: Devices
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     monotonic: Callable[[], float] = field(default=time.monotonic)
@@ -148,6 +148,10 @@ class GateService:
         now, _ = self.clock_guard.now()
         return business_date(now, self.policy.zone)
 
+    def business_day(self) -> date:
+        """Today's business date in the office's time zone (changes at local midnight)."""
+        return self._business_day()
+
     def out_of_service(self, kind: Kind = Kind.BOOKING) -> frozenset[str]:
         """The devices a ``kind`` visit needs that are missing now (empty: in service).
 
@@ -163,6 +167,7 @@ class GateService:
         """Today's status when the database cannot be read: the counts are unknown."""
         status = self._status_header()[0]
         status.update(admitted=None, remaining=None, full=False, outcomes={})
+        status.update(services={}, walkin_places=None)
         return status
 
     def _status_header(self) -> tuple[dict[str, Any], date]:
@@ -192,6 +197,8 @@ class GateService:
                     day,
                     gate_id=self.config.site.gate_id,
                     cap=self.policy.daily_cap,
+                    policy=self.policy,
+                    now=self.clock_guard.now()[0],
                 )
         except StorageError as exc:
             if not self.partition.enabled:
@@ -199,6 +206,7 @@ class GateService:
             self.partition.failed(exc)
             # Degraded: the shared count is unknown; say so instead of failing the screen.
             status.update(admitted=None, remaining=None, full=False, outcomes={})
+            status.update(services={}, walkin_places=None)
             status["degraded"] = self.partition.degraded
             return status
         status.update(
@@ -206,6 +214,8 @@ class GateService:
             remaining=counts.remaining,
             full=counts.full,
             outcomes=counts.outcomes,
+            services=counts.services_json(),
+            walkin_places=counts.walkin_places,
         )
         return status
 
@@ -271,27 +281,65 @@ class GateService:
             self.live.close()
 
     # -- the officer's entries ---------------------------------------------------
-    def admit_walkin(self, officer: str, *, note: str | None = None) -> GateResult:
-        """An officer enters a walk-in citizen (measured like everyone; uses a slot)."""
-        visit = Visit(Kind.WALKIN, officer=who_acts(officer), note=note)
+    def admit_walkin(
+        self, officer: str, *, note: str | None = None, service: str | None = None
+    ) -> GateResult:
+        """An officer enters a walk-in citizen (measured like everyone; uses a slot).
+
+        ``service``: the configured service the citizen came for (its quota is used).
+        """
+        visit = Visit(
+            Kind.WALKIN, officer=who_acts(officer), note=note, service=self._service(service)
+        )
         # Nobody is measured on a gate out of service.
         reading = None if self.out_of_service(visit.kind) else self.screen()
         return self.recorder.record(Request(visit, reading))
 
+    def _service(self, code: str | None) -> str:
+        """A service chosen by the officer: a configured code, or ``""`` for none."""
+        if not (code or "").strip():
+            return ""
+        rule = self.policy.service(code)
+        if rule is None:
+            choices = ", ".join(s.code for s in self.policy.services) or "(none configured)"
+            raise InputError(f"unknown service {code!r}; choose one of {choices}")
+        return rule.code
+
     def admit_priority(
-        self, officer: str, reason: PriorityReason | str, *, note: str | None = None
+        self,
+        officer: str,
+        reason: PriorityReason | str,
+        *,
+        note: str | None = None,
+        service: str | None = None,
+        entry_id: int | None = None,
     ) -> GateResult:
-        """Officer override with a priority reason; recorded and audited, never hidden."""
+        """Officer override with a priority reason; recorded and audited, never hidden.
+
+        With ``entry_id`` the visitor of that refused or referred entry is admitted: one
+        referral takes one decision (a second raises :class:`AlreadyDecided`).
+        """
         try:
             priority = PriorityReason(reason)
         except ValueError:
             choices = ", ".join(p.value for p in PriorityReason)
             raise InputError(f"priority reason must be one of {choices}") from None
-        try:
-            visit = Visit(Kind.PRIORITY, officer=who_acts(officer), priority=priority, note=note)
+        try:  # validated on the officer's own note ("other" needs one)
+            visit = Visit(
+                Kind.PRIORITY,
+                officer=who_acts(officer),
+                priority=priority,
+                note=note,
+                service=self._service(service),
+            )
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        return self.recorder.record(Request(visit, None))
+        if entry_id is None:
+            return self.recorder.record(Request(visit, None))
+        stored = replace(visit, note=f"entry {entry_id}: {note}" if note else f"entry {entry_id}")
+        return self.referrals.admit(
+            entry_id, officer, lambda: self.recorder.record(Request(stored, None))
+        )
 
     # -- screening ------------------------------------------------------------------
     @property
@@ -369,6 +417,10 @@ class GateService:
                 entry.uses_slot
                 and entry_log.return_slot(conn, entry.office_id, entry.business_date) is not None
             )
+            if returned and entry.service:
+                capacity.return_service_slot(
+                    conn, entry.office_id, entry.business_date, entry.service
+                )
             entry_log.insert_undo(
                 conn,
                 entry_id=entry_id,
@@ -391,7 +443,9 @@ class GateService:
         return returned
 
     def presence(self) -> None:
-        """Someone stepped up (presence sensor): screens wake up."""
+        """Someone stepped up (presence sensor): only recorded, in ``presence_at``.
+
+        Nothing else follows: the screens never sleep, so there is nothing to wake."""
         self.presence_at = self.clock()
 
 

@@ -7,6 +7,7 @@ gate works) or ``error`` (automatic admission is refused until fixed).
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,30 @@ def gate_alerts(config: Config, gate: Any) -> list[dict[str, Any]]:
         alerts.append(alert(level, code, message))
     if (disk := disk_alert(config.data_dir, config.retention.min_free_percent)) is not None:
         alerts.append(disk)
+    if (locked := lockout_alert(gate.clock())) is not None:
+        alerts.append(locked)
     return alerts
+
+
+def lockout_alert(now: datetime) -> dict[str, Any] | None:
+    """A warning while logins were locked in the last hour (a guesser on the network?).
+
+    Counts only: /healthz is public, so neither user names nor addresses are shown here;
+    the audit log (``login_locked``) and the users page say which.
+    """
+    from kiosk.services.accounts import LOCKOUTS
+
+    recent = LOCKOUTS.recent(now)
+    if not recent:
+        return None
+    clients = len({item.remote for item in recent})
+    return alert(
+        "warning",
+        "login_locked",
+        f"{len(recent)} login lock-out(s) in the last hour from {clients} address(es): someone "
+        "may be guessing passwords — see the audit log; an administrator can unlock a user on "
+        "the users page or with `kiosk users unlock NAME`",
+    )
 
 
 def alert(level: str, code: str, message: str) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from typing import Any
 
 from kiosk.config import Config
 from kiosk.errors import StorageError
-from kiosk.storage import Database, Entry, reservations
+from kiosk.storage import Backend, Database, Entry, maintenance, reservations
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class PartitionGuard:
     def __init__(
         self,
         config: Config,
-        db: Database,
+        db: Backend,
         *,
         today: Callable[[], date],
         cap: Callable[[], int],
@@ -110,7 +110,7 @@ class PartitionGuard:
         if self.journal is None:
             return 0
         with self.journal.transaction(write=False) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+            return maintenance.entry_count(conn)
 
     def status(self) -> dict[str, Any]:
         mirror = 0
@@ -151,7 +151,7 @@ class PartitionGuard:
         """Try the shared database; on success reconcile the journal and top up the reserve."""
         try:
             with self.db.transaction(write=False) as conn:
-                conn.execute("SELECT 1").fetchone()
+                maintenance.ping(conn)
         except StorageError as exc:
             self.failed(exc)
             return False

@@ -37,11 +37,12 @@ from kiosk.domain.reasons import Outcome, Reason
 from kiosk.domain.temperature import TemperatureReading
 from kiosk.errors import ConflictError, StorageError
 from kiosk.faces.report import attendance_policy
+from kiosk.services import places
 from kiosk.services.clockguard import ClockGuard
 from kiosk.services.events import GateEvents
 from kiosk.services.partition import PartitionGuard
 from kiosk.services.results import GateResult, result_from_entry
-from kiosk.storage import Database, Entry, reservations
+from kiosk.storage import Backend, Database, Entry, capacity, reservations
 from kiosk.storage import repository as repo
 from kiosk.storage import staff as staff_store
 
@@ -68,6 +69,8 @@ class StaffVisit:
     method: str
     checks: frozenset[Check] | None = None
     distance: float | None = None
+    name: str | None = None
+    """Shown in the greeting on the screens (the result's ``detail.name``); never stored."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class Recorder:
         *,
         config: Callable[[], Config],
         policy: Callable[[], Policy],
-        db: Database,
+        db: Backend,
         clock_guard: ClockGuard,
         partition: PartitionGuard,
         events: GateEvents,
@@ -181,15 +184,24 @@ class Recorder:
                 # Fresh facts under the write lock: a concurrent gate may have admitted it.
                 facts = self._facts(conn, req.text, day, req.answer)
                 visit = Visit(Kind.BOOKING, booking=facts)
-            used = repo.slots_used(conn, policy.office_id, day)
-            decision = self._decide(req, visit, used, now, trusted)
-            if (
-                decision.uses_slot
-                and repo.take_slot(conn, policy.office_id, day, policy.daily_cap) is None
-                and not self.partition.use_reserve(conn, day)
+            counts = places.counts_for(conn, policy, visit, day)
+            decision = self._decide(req, visit, counts, now, trusted)
+            if decision.uses_slot and (
+                full := places.take_places(
+                    conn,
+                    policy,
+                    visit,
+                    day,
+                    counts,
+                    now,
+                    reserve=lambda: self.partition.use_reserve(conn, day),
+                )
             ):
-                decision = self._decide(req, visit, policy.daily_cap, now, trusted)
+                counts = places.refused_counts(policy, visit, counts, full)
+                decision = self._decide(req, visit, counts, now, trusted)
             entry = self._entry(req, visit, decision, now, day)
+            if places.gets_queue_number(visit, decision):
+                entry = replace(entry, queue_number=places.queue_number(conn, policy, visit, day))
             entry_id = repo.insert_entry(conn, entry)
             if trusted:
                 self.clock_guard.note_recorded(conn, now)
@@ -199,7 +211,7 @@ class Recorder:
                 )
             if req.staff is not None:
                 decision = self._staff_mark(conn, req.staff, decision, entry_id, entry, now)
-        return self._result(req, visit, decision, entry_id, now, day)
+        return self._result(req, visit, decision, entry_id, now, day, entry.queue_number)
 
     def _record_offline(self, req: Request) -> GateResult:
         """Decide and journal one visit while the shared database is away (degraded)."""
@@ -215,7 +227,7 @@ class Recorder:
                 facts, forced = self._offline_facts(conn, req.text, day)
                 visit = Visit(Kind.BOOKING, booking=facts)
             # The shared count is unknown: the reserved slots are the limit.
-            decision = forced or self._decide(req, visit, 0, now, trusted)
+            decision = forced or self._decide(req, visit, places.Counts(0), now, trusted)
             office, gate_id = self._policy().office_id, self._config().site.gate_id
             if decision.uses_slot and not reservations.consume(conn, office, day, gate_id):
                 decision = Decision(Outcome.REFER, Reason.DEGRADED)
@@ -236,7 +248,7 @@ class Recorder:
         return result
 
     def _decide(
-        self, req: Request, visit: Visit, used: int, now: datetime, trusted: bool
+        self, req: Request, visit: Visit, counts: places.Counts, now: datetime, trusted: bool
     ) -> Decision:
         policy = self._policy()
         if req.staff is not None and req.staff.checks is not None:
@@ -251,7 +263,7 @@ class Recorder:
         return decide(
             visit=visit,
             reading=req.reading,
-            used_today=used,
+            **counts.decide_kwargs(),
             policy=policy,
             now=now,
             date_trusted=trusted,
@@ -269,6 +281,12 @@ class Recorder:
         if visit.priority is not None:
             note = f"{visit.priority.value}: {note}" if note else visit.priority.value
         officer = visit.officer
+        if late := decision.detail.get("late"):
+            note = (
+                f"{note}; late arrival (window until {late})"
+                if note
+                else f"late arrival (window until {late})"
+            )
         if req.action is not None:
             officer, note = req.action.officer, req.action.note
         return Entry(
@@ -294,6 +312,8 @@ class Recorder:
             officer=officer,
             note=note,
             idempotency_key=req.idempotency_key,
+            service=places.entry_service(self._policy(), visit),
+            reentry=int(decision.detail["reentry"]) if "reentry" in decision.detail else None,
         )
 
     @staticmethod
@@ -306,8 +326,8 @@ class Recorder:
             details = f"{act.note}; {decision.outcome.value}/{decision.reason.value}"
             rows.append((act.officer, act.action, details))
         if visit.kind in (Kind.PRIORITY, Kind.WALKIN):
-            details = " ".join(filter(None, [visit.priority, visit.note])) or None
-            rows.append((visit.officer or "?", f"admit_{visit.kind.value}", details))
+            why = " ".join(filter(None, [visit.priority, visit.note])) or None
+            rows.append((visit.officer or "?", f"admit_{visit.kind.value}", why))
         return rows
 
     def _staff_mark(
@@ -324,7 +344,11 @@ class Recorder:
         day = entry.business_date
         if decision.outcome is Outcome.ADMITTED:
             earlier = staff_store.counted_marks_since(conn, staff.staff_id, day - timedelta(days=1))
-            mark = classify(now, earlier, attendance_policy(self._config()))
+            # A night shift started yesterday owns this morning's clock-out (see attendance).
+            shifts = staff_store.shifts_between(
+                conn, day - timedelta(days=1), day + timedelta(days=1), staff_id=staff.staff_id
+            )
+            mark = classify(now, earlier, attendance_policy(self._config()), shifts)
         if mark is not Mark.REPEAT:
             staff_store.add_mark(
                 conn,
@@ -355,9 +379,22 @@ class Recorder:
         entry_id: int | None,
         now: datetime,
         day: date,
+        queue_number: str | None = None,
     ) -> GateResult:
+        if req.staff is not None and req.staff.name:
+            detail = {**decision.detail, "name": req.staff.name}
+            decision = replace(decision, detail=MappingProxyType(detail))
         return GateResult(
-            decision, entry_id, req.reading, day, now, visit.kind, visit=visit, text=req.text
+            decision,
+            entry_id,
+            req.reading,
+            day,
+            now,
+            visit.kind,
+            visit=visit,
+            text=req.text,
+            queue_number=queue_number,
+            service=places.entry_service(self._policy(), visit),
         )
 
     # -- failures ----------------------------------------------------------------------------
@@ -405,6 +442,15 @@ class Recorder:
             ):
                 uses_slot = False
                 note = f"{note}; no reserved slot left when reconciled"
+            rule = policy.service(entry.service)
+            if (
+                uses_slot
+                and rule is not None
+                and not capacity.take_service_slot(
+                    conn, policy.office_id, day, rule.code, rule.daily_cap
+                )
+            ):
+                note = f"{note}; {rule.code} was over its cap when reconciled"
         stored = replace(entry, id=None, uses_slot=uses_slot, note=note, idempotency_key=key)
         entry_id = repo.insert_entry(conn, stored)
         for actor, action, details in extras.get("audit") or []:

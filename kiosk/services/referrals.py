@@ -6,10 +6,16 @@ re-measures (the officer button), enters a clinical thermometer reading, confirm
 refusal or admits the visitor another way; every one of these is recorded through the
 recorder (a new decision) or audited. The queue lives in this process's memory and keeps
 the newest 100.
+
+One referral takes one decision: deny, clinical reading, admit anyway, re-measure or
+confirm. Each is taken under one lock and marked (in memory and as a ``referral_*`` audit
+row about the referred entry, so a restart does not forget it); a second decision on the
+same entry raises :class:`AlreadyDecided` (HTTP 409) and stores nothing.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,17 +24,19 @@ from datetime import datetime
 from kiosk.domain.admission import Visit
 from kiosk.domain.reasons import Outcome, Reason
 from kiosk.domain.temperature import ReadingState, TemperatureReading
-from kiosk.errors import InputError
+from kiosk.errors import AlreadyDecided, InputError
 from kiosk.services.events import GateEvents
 from kiosk.services.recorder import OfficerAction, Recorder, Request
 from kiosk.services.results import GateResult
-from kiosk.storage import Database
+from kiosk.storage import Backend, entry_log
 from kiosk.storage import repository as repo
 
 REFERRALS_FOR_CLINICAL = frozenset(
     {Reason.FEVER, Reason.SENSOR_FAULT, Reason.AMBIENT_OUT_OF_RANGE, Reason.TEMPERATURE_RECHECK}
 )
 KEEP = 100
+DECIDED = ("referral_denied", "referral_confirmed", "referral_decided")
+"""Audit actions (subject ``entry:N``) that mean entry N's referral was decided."""
 
 
 class Referrals:
@@ -37,12 +45,14 @@ class Referrals:
         *,
         recorder: Recorder,
         measure: Callable[[], TemperatureReading],
-        db: Database,
+        db: Backend,
         events: GateEvents,
         clock: Callable[[], datetime],
     ) -> None:
         self.recorder, self.measure, self.db, self.clock = recorder, measure, db, clock
         self._waiting: OrderedDict[int, tuple[Visit, str | None]] = OrderedDict()
+        self._decided: OrderedDict[int, None] = OrderedDict()
+        self._lock = threading.RLock()
         events.results.insert(0, self._on_result)  # before the screens hear of it
 
     def _on_result(self, result: GateResult) -> None:
@@ -62,8 +72,38 @@ class Referrals:
         return list(self._waiting)
 
     def close(self, entry_id: int) -> bool:
-        """Forget a pending referral (the officer admitted the visitor another way)."""
-        return self._waiting.pop(entry_id, None) is not None
+        """Forget a pending referral without deciding it; ``True`` if it was pending."""
+        with self._lock:
+            return self._waiting.pop(entry_id, None) is not None
+
+    def decided(self, entry_id: int) -> bool:
+        """Whether entry ``entry_id``'s referral already took its decision."""
+        if entry_id in self._decided:
+            return True
+        with self.db.transaction(write=False) as conn:
+            return bool(entry_log.audit_actions(conn, f"entry:{entry_id}", DECIDED))
+
+    def _refuse_decided(self, entry_id: int) -> None:
+        if self.decided(entry_id):
+            raise AlreadyDecided(
+                f"entry {entry_id} was already decided by an officer; nothing was changed"
+            )
+
+    def _mark(self, entry_id: int, officer: str, details: str | None) -> None:
+        """Entry ``entry_id`` took its decision (audited, remembered, no longer pending)."""
+        self._waiting.pop(entry_id, None)
+        self._decided[entry_id] = None
+        while len(self._decided) > 10 * KEEP:
+            self._decided.popitem(last=False)
+        with self.db.transaction() as conn:
+            repo.add_audit(
+                conn,
+                officer,
+                "referral_decided",
+                subject=f"entry:{entry_id}",
+                details=details,
+                now=self.clock(),
+            )
 
     def remeasure_last(self, officer: str = "officer-button") -> GateResult | None:
         """The officer asks to measure the last referred visitor again (button press).
@@ -71,55 +111,89 @@ class Referrals:
         ``None`` when nobody is waiting. The new measurement decides (no further
         re-measure round) and is recorded with the officer and the earlier entry.
         """
-        if not self._waiting:
-            return None
-        entry_id, (visit, text) = self._waiting.popitem(last=True)
-        reading = replace(self.measure(), is_recheck=True)
-        action = OfficerAction(officer, "remeasure", f"re-measured for entry {entry_id}")
-        return self.recorder.record(Request(visit, reading, text=text, action=action))
+        with self._lock:
+            if not self._waiting:
+                return None
+            entry_id, (visit, text) = next(reversed(self._waiting.items()))
+            reading = replace(self.measure(), is_recheck=True)
+            action = OfficerAction(officer, "remeasure", f"re-measured for entry {entry_id}")
+            result = self.recorder.record(Request(visit, reading, text=text, action=action))
+            self._mark(entry_id, officer, f"re-measured: entry {result.entry_id}")
+            return result
 
     def confirm_last(self, officer: str = "officer-button") -> int | None:
         """The officer confirms the last referral (button held): audited, no longer pending."""
-        if not self._waiting:
-            return None
-        entry_id, _ = self._waiting.popitem(last=True)
-        with self.db.transaction() as conn:
-            repo.add_audit(conn, officer, "referral_confirmed", subject=f"entry:{entry_id}")
-        return entry_id
+        with self._lock:
+            if not self._waiting:
+                return None
+            entry_id, _ = self._waiting.popitem(last=True)
+            self._decided[entry_id] = None
+            with self.db.transaction() as conn:
+                repo.add_audit(conn, officer, "referral_confirmed", subject=f"entry:{entry_id}")
+            return entry_id
 
     def deny(self, entry_id: int, officer: str, note: str | None = None) -> None:
         """The officer confirms the refusal of a referred visitor: audited, no longer pending."""
         who = who_acts(officer)
-        if self._waiting.pop(entry_id, None) is None:
-            raise InputError(f"entry {entry_id} is not a referral waiting for the officer")
-        with self.db.transaction() as conn:
-            repo.add_audit(
-                conn,
-                who,
-                "referral_denied",
-                subject=f"entry:{entry_id}",
-                details=note,
-                now=self.clock(),
-            )
+        with self._lock:
+            self._refuse_decided(entry_id)
+            if entry_id not in self._waiting:
+                raise InputError(f"entry {entry_id} is not a referral waiting for the officer")
+            with self.db.transaction() as conn:
+                repo.add_audit(
+                    conn,
+                    who,
+                    "referral_denied",
+                    subject=f"entry:{entry_id}",
+                    details=note,
+                    now=self.clock(),
+                )
+            self._waiting.pop(entry_id, None)
+            self._decided[entry_id] = None
+
+    def admit(self, entry_id: int, officer: str, record: Callable[[], GateResult]) -> GateResult:
+        """Admit the visitor of refused or referred entry ``entry_id`` another way.
+
+        ``record`` stores the new admission; it runs only if the entry exists, was not
+        itself an admission and took no decision yet, and the entry is then marked decided.
+        """
+        who = who_acts(officer)
+        with self._lock:
+            self._refuse_decided(entry_id)
+            if entry_id not in self._waiting:
+                with self.db.transaction(write=False) as conn:
+                    entry = repo.entry_by_id(conn, entry_id)
+                if entry is None:
+                    raise InputError(f"there is no entry {entry_id}")
+                if entry.outcome == Outcome.ADMITTED.value:
+                    raise InputError(f"entry {entry_id} was admitted already")
+            result = record()
+            self._mark(entry_id, who, f"admitted anyway: entry {result.entry_id}")
+            return result
 
     def clinical(self, entry_id: int, celsius: float, officer: str) -> GateResult:
         """An officer's clinical thermometer value decides a referred visit; recorded and audited."""
         if not 30.0 <= celsius <= 45.0:
             raise InputError("clinical temperature must be between 30 and 45 °C")
-        try:
-            visit, text = self._waiting.pop(entry_id)
-        except KeyError:
-            raise InputError(
-                f"entry {entry_id} is not a referral awaiting a clinical reading "
-                "(or it expired: ask the visitor to scan again)"
-            ) from None
-        reading = TemperatureReading(
-            ReadingState.OK, estimated_c=round(celsius, 2), source="clinical", is_recheck=True
-        )
-        action = OfficerAction(
-            who_acts(officer), "clinical_reading", f"clinical reading for entry {entry_id}"
-        )
-        return self.recorder.record(Request(visit, reading, text=text, action=action))
+        who = who_acts(officer)
+        with self._lock:
+            self._refuse_decided(entry_id)
+            try:
+                visit, text = self._waiting[entry_id]
+            except KeyError:
+                raise InputError(
+                    f"entry {entry_id} is not a referral awaiting a clinical reading "
+                    "(or it expired: ask the visitor to scan again)"
+                ) from None
+            reading = TemperatureReading(
+                ReadingState.OK, estimated_c=round(celsius, 2), source="clinical", is_recheck=True
+            )
+            action = OfficerAction(
+                who, "clinical_reading", f"clinical reading for entry {entry_id}"
+            )
+            result = self.recorder.record(Request(visit, reading, text=text, action=action))
+            self._mark(entry_id, who, f"clinical reading: entry {result.entry_id}")
+            return result
 
 
 def who_acts(officer: str) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 
 from kiosk.config import Config
 from kiosk.domain.admission import Decision, Kind, Policy, Visit
+from kiosk.domain.capacity import ServiceRule
 from kiosk.domain.reasons import Outcome, Reason
 from kiosk.domain.temperature import ReadingState, TemperatureReading
 from kiosk.messages import message
@@ -27,6 +29,19 @@ def policy_from(config: Config) -> Policy:
         closes_minute=a.minutes("closes"),
         open_days=frozenset(a.open_days),
         recheck_elevated=config.temperature.recheck_elevated,
+        services=service_rules(config),
+        reentry_min_minutes=a.reentry_min_minutes,
+        reentries_per_day=a.reentries_per_day,
+        walkin_release_minute=a.release_minute(),
+        early_grace_minutes=a.early_grace_minutes,
+    )
+
+
+def service_rules(config: Config) -> tuple[ServiceRule, ...]:
+    """The configured services, in code order."""
+    return tuple(
+        ServiceRule(code, s.name, s.daily_cap, frozenset(s.closed_weekdays))
+        for code, s in sorted(config.services.items())
     )
 
 
@@ -45,6 +60,9 @@ class GateResult:
     """The visit as decided (for the referral queue); not part of any API answer."""
     text: str | None = field(default=None, compare=False, repr=False)
     """The booking code's text, when the visit came from a scan (never logged or shown)."""
+    queue_number: str | None = None
+    """The number given at admission (``KTP-EL-007``; ``A-012`` without a service)."""
+    service: str = ""
 
     def as_json(self, lang: str = "id") -> dict[str, Any]:
         d = self.decision
@@ -72,6 +90,8 @@ class GateResult:
                 "recheck_trusted": reading.recheck_trusted if reading.first else None,
             },
             "replayed": self.replayed,
+            "queue_number": self.queue_number,
+            "service": self.service,
         }
 
 
@@ -86,7 +106,21 @@ def result_from_entry(entry: Entry) -> GateResult:
             entry.temp_estimated_c,
             source=entry.temp_source or "sensor",
         )
-    decision = Decision(Outcome(entry.outcome), Reason(entry.reason), uses_slot=entry.uses_slot)
+    detail = {"reentry": str(entry.reentry)} if entry.reentry else {}
+    decision = Decision(
+        Outcome(entry.outcome),
+        Reason(entry.reason),
+        uses_slot=entry.uses_slot,
+        detail=MappingProxyType(detail),
+    )
     return GateResult(
-        decision, entry.id, reading, entry.business_date, entry.ts, Kind(entry.kind), replayed=True
+        decision,
+        entry.id,
+        reading,
+        entry.business_date,
+        entry.ts,
+        Kind(entry.kind),
+        replayed=True,
+        queue_number=entry.queue_number,
+        service=entry.service,
     )

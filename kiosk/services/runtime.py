@@ -24,7 +24,7 @@ from kiosk.services.retention import PurgeResult, purge_expired
 from kiosk.services.safemode import SafeMode, database_damage, enter_safe_mode
 from kiosk.services.scanner import Scanner
 from kiosk.services.sync_scheduler import SyncScheduler, daily_slots
-from kiosk.storage import Database, open_database
+from kiosk.storage import Backend, open_database
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ SETTINGS_RECHECK_S = 10.0
 @dataclass
 class Kiosk:
     config: Config
-    db: Database
+    db: Backend
     devices: Devices
     gate: GateService
     background: list[Any] = field(default_factory=list)
@@ -272,7 +272,7 @@ class Kiosk:
         self.db.close()
 
 
-def _effective(db: Database, base: Config) -> tuple[str | None, Config]:
+def _effective(db: Backend, base: Config) -> tuple[str | None, Config]:
     """``(settings version, file + admin settings)``; the file alone if they cannot be read."""
     try:
         return settings_service.version(db), settings_service.effective_config(db, base)
@@ -337,3 +337,19 @@ def simulate_present(
     if result is None:
         raise NoCodeInView("no QR code found in the camera frame")
     return result
+
+
+def simulate_walkin(
+    kiosk: Kiosk, officer: str, *, note: str | None = None, service: str | None = None
+) -> GateResult:
+    """Sim mode: the officer's walk-in stands at the thermometer (the panel's body
+    temperature) while the gate measures them, so a walk-in can be tried end to end."""
+    sim = kiosk.simulator
+    if sim is None:
+        raise RuntimeError("not in simulation mode")
+    with sim.lock:
+        sim.set_body_temperature(sim.walkin_body_c)
+        try:
+            return kiosk.gate.admit_walkin(officer, note=note, service=service)
+        finally:
+            sim.set_body_temperature(None)

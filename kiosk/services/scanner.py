@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import Literal
 
 from drivers.base import Camera, Frame
-from kiosk.errors import KioskError
+from kiosk.errors import EXPECTED_ERRORS
 from kiosk.vision.qr import decode_frame
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,8 @@ class Debouncer:
 class Scanner:
     """Scans codes from a camera in one daemon thread; see the module docstring.
 
-    ``camera_opener`` returns an open camera or raises (a :class:`~kiosk.errors.KioskError`
-    with a message for the officer, ideally). ``clock`` and ``sleep`` are injectable for
+    ``camera_opener`` returns an open camera or raises (one of
+    :data:`~kiosk.errors.EXPECTED_ERRORS` with a message for the officer, ideally). ``clock`` and ``sleep`` are injectable for
     tests; by default the backoff sleeps wait on the stop signal, so ``stop()`` is prompt.
     ``frame_interval_s`` is the shortest time between two reads: 0 reads as fast as the
     camera delivers (real cameras pace themselves); a simulated camera that returns at once
@@ -282,7 +282,7 @@ class Scanner:
             self._status_changed()
 
     def _failed(self, exc: Exception, what: str) -> None:
-        if isinstance(exc, KioskError):
+        if isinstance(exc, EXPECTED_ERRORS):
             message = str(exc)
         else:
             message = (
@@ -297,7 +297,7 @@ class Scanner:
             log.debug("camera still unavailable: %s", message)
         else:
             log.warning(
-                "scanner unavailable: %s", message, exc_info=not isinstance(exc, KioskError)
+                "scanner unavailable: %s", message, exc_info=not isinstance(exc, EXPECTED_ERRORS)
             )
         if previous != "unavailable":
             self._status_changed()

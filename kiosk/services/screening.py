@@ -36,7 +36,7 @@ from kiosk.errors import SensorError
 from kiosk.services.devices import Devices
 from kiosk.services.events import GateEvents
 from kiosk.services.helper_sensors import ambient_from
-from kiosk.storage import Database
+from kiosk.storage import Backend
 from kiosk.storage import repository as repo
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Screening:
         *,
         config: Callable[[], Config],
         policy: Callable[[], Policy],
-        db: Database,
+        db: Backend,
         devices: Devices,
         events: GateEvents,
         monotonic: Callable[[], float],

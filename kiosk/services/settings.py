@@ -15,7 +15,7 @@ from typing import Any
 
 from kiosk.config import Config
 from kiosk.errors import ConfigError, InputError
-from kiosk.storage import Database
+from kiosk.storage import Backend
 from kiosk.storage import accounts as store
 from kiosk.storage import repository as repo
 
@@ -63,11 +63,11 @@ def apply_overrides(base: Config, overrides: dict[str, Any]) -> Config:
     return base.replace(**sections) if sections else base
 
 
-def stored_overrides(db: Database) -> dict[str, Any]:
+def stored_overrides(db: Backend) -> dict[str, Any]:
     return {k: json.loads(v) for k, v in store.settings(db.connection()).items()}
 
 
-def effective_config(db: Database, base: Config) -> Config:
+def effective_config(db: Backend, base: Config) -> Config:
     """The configuration to run with; a stored override that no longer validates is skipped."""
     overrides = stored_overrides(db)
     try:
@@ -83,11 +83,11 @@ def effective_config(db: Database, base: Config) -> Config:
         return apply_overrides(base, good)
 
 
-def version(db: Database) -> str:
+def version(db: Backend) -> str:
     return store.settings_version(db.connection())
 
 
-def save(db: Database, base: Config, changes: dict[str, Any], *, who: str, now: datetime) -> Config:
+def save(db: Backend, base: Config, changes: dict[str, Any], *, who: str, now: datetime) -> Config:
     """Validate ``changes`` (with the other overrides) and store them; the new effective config.
 
     Nothing is stored when any value is invalid; the error lists every bad

@@ -58,11 +58,12 @@ class DeviceSlot(Generic[T]):
     since: datetime = field(default_factory=lambda: datetime.now(UTC))
     attempts: int = 0
     device: T | None = None
-    _next_try: float = 0.0
-    _backoff: float = 0.0
-    _next_probe: float = 0.0
-    _probe_failed: int = 0
-    _suspected: bool = False
+    # The supervisor's schedule for this slot (monotonic seconds).
+    next_try: float = 0.0
+    backoff: float = 0.0
+    next_probe: float = 0.0
+    probe_failed: int = 0
+    suspected: bool = False
 
     def status(self, mono: float) -> dict[str, Any]:
         return {
@@ -71,7 +72,7 @@ class DeviceSlot(Generic[T]):
             "error": self.error,
             "since": self.since.isoformat(timespec="seconds"),
             "attempts": self.attempts,
-            "retry_in_s": None if self.state == "ok" else max(0, round(self._next_try - mono)),
+            "retry_in_s": None if self.state == "ok" else max(0, round(self.next_try - mono)),
         }
 
 
@@ -150,22 +151,22 @@ class DeviceSupervisor:
             slot = self.slots.get(name)
             if slot is not None and slot.state == "ok" and slot.probe is not None:
                 log.warning("%s failed in use (%s): probing it", name, exc)
-                slot._suspected = True
+                slot.suspected = True
 
     def due_now(self) -> None:
         """Retry every missing device and probe every open one at the next round."""
         with self._lock:
             for slot in self.slots.values():
-                slot._next_try = slot._next_probe = 0.0
+                slot.next_try = slot.next_probe = 0.0
 
     def check(self) -> None:
         """One round: open what is due, probe what is due (the thread calls it every tick)."""
         now = self._mono()
         for slot in list(self.slots.values()):
             if slot.state == "missing":
-                if now >= slot._next_try:
+                if now >= slot.next_try:
                     self._try_open(slot)
-            elif slot.probe is not None and (slot._suspected or now >= slot._next_probe):
+            elif slot.probe is not None and (slot.suspected or now >= slot.next_probe):
                 self._probe(slot)
 
     # -- internals -------------------------------------------------------------
@@ -188,8 +189,8 @@ class DeviceSupervisor:
                     raise
         except Exception as exc:
             message = _describe(exc)
-            slot._backoff = min(self.backoff_max_s, max(self.backoff_initial_s, 2 * slot._backoff))
-            slot._next_try = self._mono() + slot._backoff
+            slot.backoff = min(self.backoff_max_s, max(self.backoff_initial_s, 2 * slot.backoff))
+            slot.next_try = self._mono() + slot.backoff
             if message != slot.error:
                 with self._lock:
                     slot.error = message
@@ -207,10 +208,10 @@ class DeviceSupervisor:
             slot.device = device
             slot.state, slot.error = "ok", None
             slot.since = self._wall()
-            slot._backoff = 0.0
-            slot._probe_failed = 0
-            slot._suspected = False
-            slot._next_probe = self._mono() + self.probe_interval_s
+            slot.backoff = 0.0
+            slot.probe_failed = 0
+            slot.suspected = False
+            slot.next_probe = self._mono() + self.probe_interval_s
             slot.install(device)
         log.info("%s answers (attempt %s)", slot.name, slot.attempts)
         slot.attempts = 0
@@ -218,26 +219,26 @@ class DeviceSupervisor:
 
     def _probe(self, slot: DeviceSlot[Any]) -> None:
         assert slot.probe is not None
-        slot._next_probe = self._mono() + self.probe_interval_s
-        suspected, slot._suspected = slot._suspected, False
+        slot.next_probe = self._mono() + self.probe_interval_s
+        suspected, slot.suspected = slot.suspected, False
         try:
             slot.probe(slot.device)
         except Exception as exc:
-            slot._probe_failed += 1
+            slot.probe_failed += 1
             limit = 1 if suspected else self.probe_failures
-            log.warning("%s probe failed (%s/%s): %s", slot.name, slot._probe_failed, limit, exc)
-            if slot._probe_failed >= limit:
+            log.warning("%s probe failed (%s/%s): %s", slot.name, slot.probe_failed, limit, exc)
+            if slot.probe_failed >= limit:
                 self._lost(slot, _describe(exc))
             return
-        slot._probe_failed = 0
+        slot.probe_failed = 0
 
     def _lost(self, slot: DeviceSlot[Any], message: str) -> None:
         with self._lock:
             device, slot.device = slot.device, None
             slot.state, slot.error = "missing", message
             slot.since = self._wall()
-            slot._backoff = self.backoff_initial_s
-            slot._next_try = self._mono() + slot._backoff
+            slot.backoff = self.backoff_initial_s
+            slot.next_try = self._mono() + slot.backoff
             slot.install(slot.stand_in(message))
         log.error(
             "%s stopped answering (%s): gate closed until it answers again", slot.name, message

@@ -1,4 +1,7 @@
-"""Storage: SQLite (one gate) or PostgreSQL (several gates), same migrations; all SQL lives here."""
+"""Storage: SQLite (one gate) or PostgreSQL (several gates), same migrations.
+
+Every SQL statement the kiosk runs lives in this package; the services call its functions.
+"""
 
 from __future__ import annotations
 

@@ -85,8 +85,34 @@ def set_password_hash(conn: Any, user_id: int, password_hash: str, now: datetime
 
 
 # -- login attempts ---------------------------------------------------------
+def pair_failures(
+    conn: Any, username: str, remote: str, since: datetime
+) -> tuple[int, datetime | None]:
+    """Failed (or pending) attempts on ``username`` from ``remote`` since ``since`` and since
+    the name's last success, and when the latest of them was."""
+    row = conn.execute(
+        "SELECT COUNT(*), MAX(ts_utc) FROM login_attempts WHERE username = ? AND remote = ? "
+        "AND ts_utc >= ? AND result IN ('pending', 'failed') AND ts_utc > COALESCE("
+        "(SELECT MAX(ts_utc) FROM login_attempts WHERE username = ? AND result = 'ok'), '')",
+        (username, remote, utc_now_text(since), username),
+    ).fetchone()
+    last = datetime.fromisoformat(row[1]) if row[1] else None
+    return int(row[0]), last
+
+
+def client_failures(conn: Any, remote: str, since: datetime) -> int:
+    """Failed (or pending) attempts from ``remote`` on any name since ``since``."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM login_attempts WHERE remote = ? AND ts_utc >= ? "
+        "AND result IN ('pending', 'failed')",
+        (remote, utc_now_text(since)),
+    ).fetchone()
+    return int(row[0])
+
+
 def recent_failures(conn: Any, username: str, since: datetime) -> int:
-    """Failed (or still pending) attempts since ``since`` and since the last success."""
+    """Failed (or still pending) attempts on ``username`` from any client since ``since`` and
+    since the last success."""
     row = conn.execute(
         "SELECT COUNT(*) FROM login_attempts WHERE username = ? AND ts_utc >= ? "
         "AND result IN ('pending', 'failed') AND ts_utc > COALESCE("
@@ -94,6 +120,15 @@ def recent_failures(conn: Any, username: str, since: datetime) -> int:
         (username, utc_now_text(since), username),
     ).fetchone()
     return int(row[0])
+
+
+def clear_failures(conn: Any, username: str) -> int:
+    """Forget the failed attempts on ``username`` (an administrator unlocked it)."""
+    cur = conn.execute(
+        "DELETE FROM login_attempts WHERE username = ? AND result IN ('failed', 'locked')",
+        (username,),
+    )
+    return int(cur.rowcount)
 
 
 def add_attempt(
@@ -109,6 +144,22 @@ def add_attempt(
 
 def finish_attempt(conn: Any, attempt_id: int, result: str) -> None:
     conn.execute("UPDATE login_attempts SET result = ? WHERE id = ?", (result, attempt_id))
+
+
+def purge_attempts_before(conn: Any, cutoff: datetime) -> int:
+    """Delete login attempts older than ``cutoff`` (the throttle looks back less far)."""
+    cur = conn.execute("DELETE FROM login_attempts WHERE ts_utc < ?", (utc_now_text(cutoff),))
+    return int(cur.rowcount)
+
+
+def purge_sessions_before(conn: Any, cutoff: datetime) -> int:
+    """Delete sessions that ended, or were last used, before ``cutoff``."""
+    text = utc_now_text(cutoff)
+    cur = conn.execute(
+        "DELETE FROM sessions WHERE COALESCE(ended_at, last_seen) < ? OR last_seen < ?",
+        (text, text),
+    )
+    return int(cur.rowcount)
 
 
 # -- sessions ---------------------------------------------------------------

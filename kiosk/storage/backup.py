@@ -27,6 +27,7 @@ from pathlib import Path
 
 from kiosk.errors import StorageError
 from kiosk.storage import is_database_url
+from kiosk.storage.database import private_file
 
 PREFIX = "kiosk-"
 SQLITE_SUFFIX = ".db"
@@ -71,7 +72,7 @@ def backup(
     if keep < 1:
         raise StorageError("--keep must be at least 1")
     try:
-        to_dir.mkdir(parents=True, exist_ok=True)
+        to_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"cannot create the backup folder {to_dir}: {exc.strerror}") from exc
     suffix = suffix_for(target)
@@ -112,6 +113,7 @@ def _backup_sqlite(path: Path, dest: Path) -> None:
     if not path.is_file():
         raise StorageError(f"database {path} does not exist: nothing to back up")
     dest.unlink(missing_ok=True)
+    private_file(dest)  # a backup holds everything: never readable by others
     try:
         src = sqlite3.connect(path, timeout=30)
         try:
@@ -162,6 +164,8 @@ def _verify_sqlite(path: Path) -> str:
 def _restore_sqlite(backup_file: Path, path: Path, stamp: str) -> RestoreResult:
     aside: Path | None = None
     partial = path.with_name(path.name + ".restoring")
+    partial.unlink(missing_ok=True)
+    private_file(partial)
     shutil.copyfile(backup_file, partial)
     _fsync(partial)
     if path.exists():
@@ -233,6 +237,7 @@ def _dump_postgresql(url: str, dest: Path) -> None:
     from kiosk.storage.postgres import redact
 
     conninfo, env = _connection_env(url)
+    private_file(dest)
     _run_tool(
         "pg_dump",
         ["--format=custom", f"--file={dest}", f"--dbname={conninfo}"],

@@ -11,6 +11,8 @@ connection.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import sqlite3
 import threading
 import time
@@ -22,6 +24,8 @@ from pathlib import Path
 
 from kiosk.errors import ConflictError, ConstraintError, StorageError
 from kiosk.storage.sqltext import sqlite_ddl_to_postgresql
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 DIALECT = "sqlite"
@@ -43,6 +47,32 @@ def _explain(exc: sqlite3.Error, path: Path) -> str:
 def _is_locked(exc: sqlite3.OperationalError) -> bool:
     text = str(exc)
     return "locked" in text or "busy" in text
+
+
+PRIVATE_MODE = 0o640
+"""Database, WAL and backups: the kiosk's user writes, its group may read, others nothing."""
+
+
+def private_file(path: Path, mode: int = PRIVATE_MODE) -> None:
+    """Make sure ``path`` (and SQLite's ``-wal``/``-shm`` beside it) exist with no access for
+    others, whatever the umask: create it empty with ``mode``, or take others' bits away."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StorageError(f"cannot create {path}: {exc.strerror}") from exc
+    else:
+        os.close(fd)
+    for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            current = each.stat().st_mode & 0o777
+            if current & 0o007 or current & ~mode:
+                os.chmod(each, current & mode)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # e.g. a file of another user: SQLite will say what is wrong
+            log.warning("cannot restrict the permissions of %s: %s", each, exc.strerror)
 
 
 def utc_now_text(now: datetime | None = None) -> str:
@@ -106,6 +136,7 @@ class Database:
                 f"database folder {self.path.parent} does not exist — run `kiosk init` first"
             )
         try:
+            private_file(self.path)  # SQLite gives -wal and -shm the database file's mode
             conn = sqlite3.connect(
                 self.path,
                 timeout=self.busy_timeout_ms / 1000,

@@ -49,6 +49,9 @@ class LogRow:
     note: str | None
     undone_by: str | None
     undo_reason: str | None
+    service: str = ""
+    queue_number: str | None = None
+    reentry: int | None = None
     temp_first_estimated_c: float | None = None
     """The elevated first reading, when the visit was re-measured."""
     temp_recheck_trusted: bool | None = None
@@ -59,7 +62,8 @@ class LogRow:
 _COLUMNS = (
     "SELECT e.id, e.ts_utc, e.business_date, e.gate_id, e.kind, e.outcome, e.reason, "
     "e.uses_slot, e.booking_id, b.name, e.temp_estimated_c, e.temp_source, e.officer, e.note, "
-    "u.officer AS undone_by, u.reason AS undo_reason, e.temp_first_estimated_c, "
+    "u.officer AS undone_by, u.reason AS undo_reason, "
+    "e.service, e.queue_number, e.reentry, e.temp_first_estimated_c, "
     "e.temp_recheck_trusted, e.temp_distance_cm, e.temp_first_distance_cm "
     "FROM entries e LEFT JOIN bookings b ON b.id = e.booking_id "
     "LEFT JOIN entry_undos u ON u.entry_id = e.id "
@@ -84,6 +88,9 @@ def _row(r: Any) -> LogRow:
         note=r["note"],
         undone_by=r["undone_by"],
         undo_reason=r["undo_reason"],
+        service=r["service"] or "",
+        queue_number=r["queue_number"],
+        reentry=r["reentry"],
         temp_first_estimated_c=r["temp_first_estimated_c"],
         temp_recheck_trusted=None
         if r["temp_recheck_trusted"] is None
@@ -294,6 +301,17 @@ def audit_page(
         for r in rows[:limit]
     ]
     return found, len(rows) > limit
+
+
+def audit_actions(conn: Any, subject: str, actions: tuple[str, ...]) -> list[AuditRow]:
+    """Audit rows about ``subject`` whose action is one of ``actions``, oldest first."""
+    marks = ", ".join("?" for _ in actions)
+    rows = conn.execute(
+        "SELECT id, ts_utc, actor, action, subject, details FROM audit_log "
+        f"WHERE subject = ? AND action IN ({marks}) ORDER BY id",
+        (subject, *actions),
+    ).fetchall()
+    return [AuditRow(int(r[0]), datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
 
 def audit_between(conn: Any, since: datetime, until: datetime) -> list[AuditRow]:

@@ -1,4 +1,5 @@
-"""SQL for keeping the gate honest over time: clock high-water mark, retention purge.
+"""SQL for keeping the gate honest over time: clock high-water mark, retention purge, and
+the partition guard's probe of the shared database and count of journalled entries.
 
 Like :mod:`kiosk.storage.repository`, functions take an open connection so the
 caller decides the transaction.
@@ -67,3 +68,13 @@ def entry_count_before(conn: Any, cutoff: date) -> int:
         (cutoff.isoformat(),),
     ).fetchone()
     return int(row[0])
+
+
+def ping(conn: Any) -> None:
+    """One round trip to the server: raises (a StorageError) when it does not answer."""
+    conn.execute("SELECT 1").fetchone()
+
+
+def entry_count(conn: Any) -> int:
+    """Every entry in this database (the partition journal's entries awaiting upload)."""
+    return int(conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])

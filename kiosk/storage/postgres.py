@@ -4,7 +4,9 @@ Same interface as the SQLite :class:`~kiosk.storage.database.Database`:
 ``transaction(write=...)`` yields a connection whose ``execute(sql, params)``
 takes ``?`` placeholders and returns rows readable as ``row["col"]`` and
 ``row[0]``; ``migrate()``, ``schema_version()``, ``integrity_ok()``,
-``close()``.
+``close()``. How values are mapped to look like SQLite's is in
+:mod:`kiosk.storage.pg_types`; the client-side deadline in
+:mod:`kiosk.storage.pg_deadline`.
 
 Why it is built this way:
 
@@ -29,24 +31,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
 from typing import Any
 
 import psycopg
 import psycopg.errors as pgerr
-from psycopg.adapt import Dumper, Loader
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 
 from kiosk.errors import ConflictError, ConstraintError, StorageError
 from kiosk.storage import is_database_url
 from kiosk.storage.database import migration_scripts, utc_now_text
+from kiosk.storage.pg_deadline import Deadlines
+from kiosk.storage.pg_types import Row, configure, row_factory
 from kiosk.storage.sqltext import to_pyformat
 
 log = logging.getLogger(__name__)
@@ -83,165 +83,6 @@ def redact(url: str) -> str:
     host = params.get("host") or params.get("hostaddr") or "localhost"
     port = params.get("port") or "5432"
     return f"{host}:{port}/{params.get('dbname') or params.get('user') or ''}"
-
-
-# -- rows and types: what repository code expects from sqlite3 ---------------------------------
-class Row(Sequence[Any]):
-    """A result row readable by index and by (case-insensitive) column name, like sqlite3.Row."""
-
-    __slots__ = ("_index", "_values")
-
-    def __init__(self, values: Sequence[Any], index: dict[str, int]) -> None:
-        self._values = tuple(values)
-        self._index = index
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            try:
-                return self._values[self._index[key.lower()]]
-            except KeyError:
-                raise IndexError(f"no such column: {key}") from None
-        return self._values[key]
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._values)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Row):
-            return self._values == other._values and self._index == other._index
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._values)
-
-    def keys(self) -> list[str]:
-        return list(self._index)
-
-    def __repr__(self) -> str:
-        return f"Row({dict(zip(self._index, self._values, strict=False))!r})"
-
-
-def _row_factory(cursor: Any) -> Any:
-    description = cursor.description
-    index = {} if description is None else {c.name.lower(): i for i, c in enumerate(description)}
-    return lambda values: Row(values, index)
-
-
-class _NumericLoader(Loader):
-    """``numeric`` (e.g. ``SUM`` of integers) as int or float, as SQLite returns them."""
-
-    def load(self, data: Any) -> int | float:
-        text = bytes(data).decode("ascii")
-        try:
-            return int(text)
-        except ValueError:
-            return float(text)
-
-
-class _BoolAsInteger(Dumper):
-    """Python booleans as 0/1, as sqlite3 stores them (booleans are INTEGER columns here)."""
-
-    oid = psycopg.adapters.types["int2"].oid
-
-    def dump(self, obj: Any) -> bytes:
-        return b"1" if obj else b"0"
-
-
-class _IsoText(Dumper):
-    """Dates and datetimes as ISO text, as sqlite3's default adapters write them."""
-
-    oid = psycopg.adapters.types["text"].oid
-
-    def dump(self, obj: Any) -> bytes:
-        text = obj.isoformat(" ") if isinstance(obj, datetime) else obj.isoformat()
-        return str(text).encode("utf-8")
-
-
-def _configure(raw: psycopg.Connection[Any]) -> None:
-    raw.adapters.register_loader("numeric", _NumericLoader)
-    raw.adapters.register_dumper(bool, _BoolAsInteger)
-    raw.adapters.register_dumper(date, _IsoText)
-    raw.adapters.register_dumper(datetime, _IsoText)
-
-
-# -- the client-side deadline ------------------------------------------------------------------
-class _Deadlines:
-    """Shuts the socket of a statement that has waited too long for the server.
-
-    ``statement_timeout`` is enforced by the server, so it cannot fire when the
-    server (or the link to it) is gone while TCP still looks alive. One thread
-    per database watches the statements in flight; shutting the socket makes
-    libpq fail at once with "server closed the connection".
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: dict[int, tuple[float, int, list[bool]]] = {}
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._pid = os.getpid()
-
-    @contextmanager
-    def guard(self, fd: int, seconds: float | None) -> Iterator[list[bool]]:
-        fired = [False]
-        if seconds is None or fd < 0:
-            yield fired
-            return
-        key = threading.get_ident()
-        with self._lock:
-            self._pending[key] = (time.monotonic() + seconds, fd, fired)
-            self._wake.set()
-            if self._thread is None or self._pid != os.getpid():  # none yet, or forked
-                self._pid = os.getpid()
-                self._stop = threading.Event()
-                self._thread = threading.Thread(
-                    target=self._run, args=(self._stop,), name="kiosk-db-deadline", daemon=True
-                )
-                self._thread.start()
-        try:
-            yield fired
-        finally:
-            with self._lock:
-                self._pending.pop(key, None)
-
-    def stop(self) -> None:
-        """End the watcher thread (a new one starts with the next guarded statement)."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-            self._stop.set()
-            self._wake.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(5)
-
-    def _run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            self._wake.wait()
-            with self._lock:
-                if stop.is_set():
-                    return
-                if not self._pending:
-                    self._wake.clear()
-                    continue
-                now = time.monotonic()
-                for key, (deadline, fd, fired) in list(self._pending.items()):
-                    if now >= deadline and not fired[0]:
-                        fired[0] = True
-                        _shutdown(fd)
-                        self._pending.pop(key, None)
-            time.sleep(0.1)
-
-
-def _shutdown(fd: int) -> None:
-    with contextlib.suppress(OSError):
-        sock = socket.socket(fileno=os.dup(fd))
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        finally:
-            sock.close()
 
 
 # -- connections -------------------------------------------------------------------------------
@@ -363,7 +204,7 @@ class PostgresDatabase:
         self._local = threading.local()
         self._all: list[tuple[threading.Thread, PgConnection]] = []
         self._lock = threading.Lock()
-        self._deadlines = _Deadlines()
+        self._deadlines = Deadlines()
 
     def describe(self) -> str:
         return f"PostgreSQL {self.label}"
@@ -389,13 +230,13 @@ class PostgresDatabase:
 
     def _open_raw(self) -> psycopg.Connection[Any]:
         try:
-            raw = psycopg.connect(self._conninfo, autocommit=True, row_factory=_row_factory)
+            raw = psycopg.connect(self._conninfo, autocommit=True, row_factory=row_factory)
         except psycopg.Error as exc:
             raise StorageError(
                 f"cannot reach the database server {self.label}: {_first_line(exc)} — check "
                 "that it runs and that this gate's network works (database_url in kiosk.toml)"
             ) from exc
-        _configure(raw)
+        configure(raw)
         return raw
 
     def close(self) -> None:
@@ -497,12 +338,17 @@ class PostgresDatabase:
             conn.drop()
 
     # -- migrations --------------------------------------------------------
+    def _scalar(self, sql: str) -> Any:
+        """The first column of the one row a query without ``FROM`` or an aggregate returns."""
+        row = self.connection().execute(sql).fetchone()
+        if row is None:
+            raise StorageError(f"PostgreSQL returned no row for {sql!r}")
+        return row[0]
+
     def schema_version(self) -> int:
-        conn = self.connection()
-        if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+        if self._scalar("SELECT to_regclass('schema_migrations')") is None:
             return 0
-        row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-        return int(row[0] or 0)
+        return int(self._scalar("SELECT MAX(version) FROM schema_migrations") or 0)
 
     def migrate(self) -> list[int]:
         """Apply pending migrations, each in its own transaction; returns those applied.
@@ -553,14 +399,12 @@ class PostgresDatabase:
         :class:`StorageError` — that is not damage.
         """
         present = " AND ".join(f"to_regclass('{t}') IS NOT NULL" for t in CORE_TABLES)
-        row = (
-            self.connection()
-            .execute(f"SELECT to_regclass('schema_migrations') IS NULL OR ({present})")
-            .fetchone()
-        )
-        return bool(row[0])
+        return bool(self._scalar(f"SELECT to_regclass('schema_migrations') IS NULL OR ({present})"))
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+__all__ = ["DIALECT", "PgConnection", "PostgresDatabase", "Row", "redact"]

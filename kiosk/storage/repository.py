@@ -1,4 +1,8 @@
-"""Every SQL statement the kiosk runs (besides migrations) lives here.
+"""SQL for the core records: bookings, entries, the day counters, the audit log, calibrations.
+
+Every SQL statement the kiosk runs lives in :mod:`kiosk.storage` (the schema in the
+migration scripts): this module and its siblings, one per group of tables (accounts,
+staff, reservations, entry_log, maintenance, backup).
 
 Functions take an open connection (usually from ``Database.transaction()``)
 so the caller decides the transaction boundaries; rows come back as frozen
@@ -45,6 +49,9 @@ class Entry:
     note: str | None = None
     idempotency_key: str | None = None
     id: int | None = None
+    service: str = ""
+    queue_number: str | None = None
+    reentry: int | None = None
     temp_distance_cm: float | None = None
     temp_first_object_c: float | None = None
     temp_first_ambient_c: float | None = None
@@ -125,6 +132,9 @@ def _entry(row: Row) -> Entry:
         officer=row["officer"],
         note=row["note"],
         idempotency_key=row["idempotency_key"],
+        service=row["service"] or "",
+        queue_number=row["queue_number"],
+        reentry=row["reentry"],
     )
 
 
@@ -151,8 +161,13 @@ def slots_used(conn: Connection, office_id: str, day: date) -> int:
     return int(row[0]) if row else 0
 
 
-def take_slot(conn: Connection, office_id: str, day: date, cap: int) -> int | None:
+def take_slot(
+    conn: Connection, office_id: str, day: date, cap: int, *, below: int | None = None
+) -> int | None:
     """Use one of today's slots; returns the new count, or ``None`` when the cap is reached.
+
+    ``below``: take a slot only while fewer than that many are used (a walk-in before the
+    release time may not use places held by bookings; see :mod:`kiosk.domain.capacity`).
 
     One conditional UPDATE (the CHECK constraint backs it up); under READ
     COMMITTED PostgreSQL re-checks ``used < cap`` on the newest row after
@@ -163,17 +178,18 @@ def take_slot(conn: Connection, office_id: str, day: date, cap: int) -> int | No
     the row lock behind admissions.
     """
     key = (office_id, day.isoformat())
+    limit = cap if below is None else min(cap, below)
     row = conn.execute(
-        "UPDATE day_counters SET used = used + 1 "
-        "WHERE office_id = ? AND business_date = ? AND cap = ? AND used < cap RETURNING used",
-        (*key, cap),
+        "UPDATE day_counters SET used = used + 1 WHERE office_id = ? AND business_date = ? "
+        "AND cap = ? AND used < cap AND used < ? RETURNING used",
+        (*key, cap, limit),
     ).fetchone()
     if row:
         return int(row[0])
     current = conn.execute(
         "SELECT used, cap FROM day_counters WHERE office_id = ? AND business_date = ?", key
     ).fetchone()
-    if current is not None and int(current["cap"]) == cap and int(current["used"]) >= cap:
+    if current is not None and int(current["cap"]) == cap and int(current["used"]) >= limit:
         return None
     conn.execute(
         "INSERT INTO day_counters (office_id, business_date, used, cap) VALUES (?, ?, 0, ?) "
@@ -183,8 +199,8 @@ def take_slot(conn: Connection, office_id: str, day: date, cap: int) -> int | No
     )
     row = conn.execute(
         "UPDATE day_counters SET used = used + 1 "
-        "WHERE office_id = ? AND business_date = ? AND used < cap RETURNING used",
-        key,
+        "WHERE office_id = ? AND business_date = ? AND used < cap AND used < ? RETURNING used",
+        (*key, limit),
     ).fetchone()
     return int(row[0]) if row else None
 
@@ -193,10 +209,11 @@ def insert_entry(conn: Connection, entry: Entry) -> int:
     row = conn.execute(
         "INSERT INTO entries (ts_utc, business_date, office_id, gate_id, kind, booking_id, "
         "temp_object_c, temp_ambient_c, temp_estimated_c, temp_source, outcome, reason, "
-        "uses_slot, officer, note, idempotency_key, temp_distance_cm, temp_first_object_c, "
-        "temp_first_ambient_c, temp_first_estimated_c, temp_first_distance_cm, "
-        "temp_recheck_trusted) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "uses_slot, officer, note, idempotency_key, service, queue_number, reentry, "
+        "temp_distance_cm, temp_first_object_c, temp_first_ambient_c, temp_first_estimated_c, "
+        "temp_first_distance_cm, temp_recheck_trusted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
         (
             utc_now_text(entry.ts),
             entry.business_date.isoformat(),
@@ -214,6 +231,9 @@ def insert_entry(conn: Connection, entry: Entry) -> int:
             entry.officer,
             entry.note,
             entry.idempotency_key,
+            entry.service,
+            entry.queue_number,
+            entry.reentry,
             entry.temp_distance_cm,
             entry.temp_first_object_c,
             entry.temp_first_ambient_c,

@@ -101,6 +101,12 @@ class LiveKiosk:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def restart(self, wait_s: float = 30) -> None:
+        """Serve the same data folder on the same port again (after :meth:`stop`)."""
+        self.http = requests.Session()
+        self.proc = _serve(self.config, self.port, self.log, append=True)
+        _wait_up(self, wait_s)
+
     def stop(self, timeout: float = 20) -> str:
         """SIGTERM (the gate closes first), wait for the exit; returns the server's output."""
         if self.proc.poll() is None:
@@ -121,24 +127,32 @@ def start_kiosk(folder: Path, *, wait_s: float = 30, **sections: Any) -> LiveKio
     sections.setdefault("temperature", BROWSER_TEMPERATURE)
     config = make_data_dir(folder, **sections)
     port = free_port()
-    kiosk_bin = Path(sys.executable).with_name("kiosk")
     log = folder / "server.log"  # a file, not a pipe nobody reads: the server never blocks
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen(
+    live = LiveKiosk(config, _serve(config, port, log), port, log)
+    _wait_up(live, wait_s)
+    return live
+
+
+def _serve(config: Config, port: int, log: Path, *, append: bool = False) -> subprocess.Popen[str]:
+    kiosk_bin = Path(sys.executable).with_name("kiosk")
+    with open(log, "a" if append else "w", encoding="utf-8") as out:
+        return subprocess.Popen(
             [str(kiosk_bin), "run", "--config", str(config.source), "--sim", "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
         )
-    live = LiveKiosk(config, proc, port, log)
+
+
+def _wait_up(live: LiveKiosk, wait_s: float) -> None:
     deadline = time.monotonic() + wait_s
     while True:
         try:
             if requests.get(live.url + "/healthz", timeout=2).status_code == 200:
-                return live
+                return
         except requests.RequestException:
             pass
-        if proc.poll() is not None or time.monotonic() > deadline:
+        if live.proc.poll() is not None or time.monotonic() > deadline:
             out = live.stop()
             raise AssertionError(f"kiosk run did not start:\n{out}")
         time.sleep(0.2)

@@ -38,8 +38,8 @@ def test_idle_screen_shows_office_count_and_pictured_steps(
     page = open_screen(live)
     assert page.get_attribute("html", "lang") == "id"
     assert page.inner_text("#office") == "Disdukcapil Kabupaten Sragen"
-    assert page.inner_text("#count").startswith("Hari ini: ")
-    assert page.inner_text("#count").endswith(" / 50 diterima")
+    assert page.inner_text("#count").startswith("Kuota hari ini: ")
+    assert page.inner_text("#count").endswith(" dari 50 terpakai")
     assert page.is_visible("text=Tunjukkan kode QR booking Anda ke kamera")
     pictures = page.eval_on_selector_all(".steps img", "els => els.map(e => e.naturalWidth)")
     assert len(pictures) == 3 and all(w > 0 for w in pictures)
@@ -119,11 +119,11 @@ def test_cap_reached_refuses_and_the_idle_screen_says_full(
         assert not page.is_visible("#idle-full")
         assert capped.present(capped.add_booking())["code"] == "admitted"
         wait_outcome(page, "admitted")
-        assert page.inner_text("#count") == "Hari ini: 1 / 1 diterima"
+        assert page.inner_text("#count") == "Kuota hari ini: 1 dari 1 terpakai"
         assert capped.present(capped.add_booking())["code"] == "cap_reached"
         page.wait_for_selector("#result-message:has-text('penuh')")
         assert page.inner_text("#result-message") == (
-            "Kuota hari ini (1 orang) sudah penuh. Silakan booking online."
+            "Kuota hari ini (1 orang) sudah penuh. Silakan daftar online untuk hari lain."
         )
         shoot(page, "citizen-result-cap-reached")
         page.reload()

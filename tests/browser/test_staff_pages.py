@@ -80,7 +80,7 @@ def test_officer_admits_a_referred_visitor_anyway(
     page.wait_for_selector("#officer-message.ok")
     assert page.inner_text("#officer-message").startswith("#")
     screen.wait_for_selector("#screen[data-outcome='admitted']")
-    assert screen.inner_text("#result-message") == "Silakan masuk (layanan prioritas)."
+    assert screen.inner_text("#result-message") == "Silakan masuk."
     page.wait_for_selector(f"{row}:not(.pending)")
     shoot(page, "officer-console-admitted-anyway")
 

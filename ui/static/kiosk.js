@@ -6,12 +6,22 @@
   const screen = document.getElementById("screen");
   const resultMs = 1000 * Number(screen.dataset.resultSeconds || 8);
   const langResetMs = 1000 * Number(screen.dataset.languageResetSeconds || 90);
-  const PANELS = ["idle", "scanning", "measuring", "result"];
+  const PANELS = ["idle", "scanning", "measuring", "result", "offline"];
   const STUCK_MS = 30000; // a phase without a result (server restarted): back to idle
+  // A lost connection shows the out-of-service screen after this long, counted from the
+  // FIRST error: the browser's retries (every few seconds) must not restart the count.
+  const OFFLINE_MS = 6000;
+  const RECONNECT_MS = 3000;
   let toIdle = null;
   let langTimer = null;
   let source = null;
   let offlineTimer = null;
+  let reconnectTimer = null;
+  // The progress bar moves all through a visit: the first measurement fills it to 60 %,
+  // the pause before a re-measurement keeps it moving, the re-measurement fills the rest.
+  let creepTimer = null;
+  let creepTarget = 0;
+  let rechecking = false;
 
   function $(id) { return document.getElementById(id); }
 
@@ -23,7 +33,32 @@
   function show(state) {
     screen.dataset.state = state;
     PANELS.forEach(function (p) { $(p).hidden = p !== state; });
-    if (state !== "result") delete screen.dataset.outcome;
+    if (state !== "result") {
+      delete screen.dataset.outcome;
+      delete screen.dataset.tone;
+    }
+    if (state !== "measuring") stopProgress();
+  }
+
+  function setProgress(value, target) {
+    const bar = $("progress");
+    bar.value = Math.max(Number(bar.value) || 0, Math.min(100, value));
+    creepTarget = Math.max(creepTarget, target);
+    if (creepTimer === null) creepTimer = setInterval(creep, 150);
+  }
+
+  function creep() {
+    const bar = $("progress");
+    const value = Number(bar.value) || 0;
+    if (value < creepTarget) bar.value = Math.min(creepTarget, value + Math.max(0.25, (creepTarget - value) * 0.04));
+  }
+
+  function stopProgress() {
+    clearInterval(creepTimer);
+    creepTimer = null;
+    creepTarget = 0;
+    rechecking = false;
+    $("progress").value = 0;
   }
 
   function later(fn, ms) {
@@ -33,6 +68,14 @@
 
   function today(t) {
     setText("count", t.count_text);
+    if ($("services-open")) {
+      setText("services-open", t.services_text || "");
+      $("services-open").hidden = !t.services_text;
+    }
+    if ($("walkin-places")) {
+      setText("walkin-places", t.walkin_text || "");
+      $("walkin-places").hidden = !t.walkin_text;
+    }
     setText("date", t.date_text);
     const out = t.in_service === false;
     $("idle-out").hidden = !out;
@@ -45,28 +88,43 @@
   }
 
   function phase(p) {
+    if (screen.dataset.state === "offline") return;
     if (p.phase === "scanning") {
       show("scanning");
     } else {
-      show("measuring");
+      if (screen.dataset.state !== "measuring") show("measuring");
       const recheck = p.phase === "recheck";
       $("measuring-text").hidden = recheck;
       $("recheck-text").hidden = !recheck;
       if (recheck && p.message) setText("recheck-text", p.message);
-      $("progress").value = p.progress || 0;
+      const progress = Number(p.progress) || 0;
+      if (recheck) {
+        rechecking = true;
+        setProgress(60, 70);
+      } else if (rechecking) {
+        setProgress(70 + 0.3 * progress, 97);
+      } else {
+        setProgress(0.6 * progress, 60);
+      }
     }
     later(idle, STUCK_MS);
   }
 
   function result(r) {
+    if (r.today) today(r.today);
+    if (screen.dataset.state === "offline") return;
     show("result");
-    // No reading (too far, nobody, unstable) is amber "try again", never the red refusal.
-    screen.dataset.outcome = r.code === "no_reading" ? "retry" : r.decision;
+    screen.dataset.outcome = r.decision;
+    screen.dataset.tone = r.tone || r.decision;
+    setText("result-headline", r.headline || "");
     setText("result-message", r.message);
     const temp = $("result-temperature");
     temp.hidden = !r.temperature;
     setText("result-temperature", r.temperature || "");
-    if (r.today) today(r.today);
+    if ($("result-queue")) {
+      $("result-queue").hidden = !r.queue_text;
+      setText("result-queue", r.queue_text || "");
+    }
     play(r.decision);
     later(idle, resultMs);
   }
@@ -103,25 +161,42 @@
     };
   }
 
+  // The connection: "ok" while the stream is open, "lost" from the first error, and
+  // "offline" (the out-of-service panel) when it has not come back within OFFLINE_MS.
+  function connected() {
+    clearTimeout(offlineTimer);
+    offlineTimer = null;
+    screen.dataset.connection = "ok";
+    if (screen.dataset.state === "offline") idle();
+  }
+
+  function lost() {
+    if (screen.dataset.connection === "ok" || screen.dataset.connection === "connecting") {
+      screen.dataset.connection = "lost";
+    }
+    if (offlineTimer === null) offlineTimer = setTimeout(offline, OFFLINE_MS);
+  }
+
+  function offline() {
+    screen.dataset.connection = "offline";
+    clearTimeout(toIdle);
+    show("offline");
+  }
+
   function connect() {
+    reconnectTimer = null;
     source = new EventSource("/api/events");
-    source.addEventListener("open", function () {
-      clearTimeout(offlineTimer);
-      screen.dataset.connection = "ok";
-      $("offline").hidden = true;
-    });
+    source.addEventListener("open", connected);
     source.addEventListener("today", json(today));
     source.addEventListener("phase", json(phase));
     source.addEventListener("result", json(result));
     source.addEventListener("error", function () {
-      screen.dataset.connection = "lost";
-      clearTimeout(offlineTimer); // a stream that ends is renewed within seconds: no banner
-      offlineTimer = setTimeout(function () { $("offline").hidden = false; }, 8000);
-      // EventSource retries by itself after a dropped stream; after a refusal (503,
-      // too many screens) it gives up, so start a new one a little later.
-      if (source.readyState === EventSource.CLOSED) {
+      lost();
+      // EventSource retries by itself after a dropped stream; after a refusal (503, too
+      // many screens) or a server that is gone it may give up: start a new one later.
+      if (source.readyState === EventSource.CLOSED && reconnectTimer === null) {
         source.close();
-        setTimeout(connect, 5000);
+        reconnectTimer = setTimeout(connect, RECONNECT_MS);
       }
     });
   }

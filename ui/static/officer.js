@@ -85,6 +85,19 @@
     document.getElementById("today-date").textContent = t.date;
     document.getElementById("today-admitted").textContent = t.admitted == null ? "?" : t.admitted;
     document.getElementById("today-cap").textContent = t.cap;
+    const places = document.getElementById("today-walkin-places");
+    if (places) places.textContent = t.walkin_places == null ? "?" : t.walkin_places;
+    const services = document.getElementById("today-services");
+    if (services) {
+      services.replaceChildren.apply(services, Object.keys(t.services || {}).map(function (code) {
+        const s = t.services[code];
+        const li = document.createElement("li");
+        li.dataset.service = code;
+        li.textContent = s.name + ": " + s.admitted + " / " + s.cap +
+          (s.open ? "" : " (" + root.dataset.closedLabel + ")");
+        return li;
+      }));
+    }
     const body = document.getElementById("entries-body");
     body.replaceChildren.apply(body, data.entries.map(function (e) {
       const tr = document.createElement("tr");
@@ -92,7 +105,9 @@
       tr.className = "outcome-" + e.outcome + (e.undone_by ? " undone" : "") + (e.pending ? " pending" : "");
       cell(tr, e.id);
       cell(tr, e.time);
-      cell(tr, e.outcome + " · " + e.reason + (e.kind !== "booking" ? " (" + e.kind + ")" : ""));
+      cell(tr, e.outcome + " · " + e.reason + (e.kind !== "booking" ? " (" + e.kind + ")" : "") +
+        (e.queue_number ? " · " + e.queue_number : "") +
+        (e.reentry ? " · " + root.dataset.reentryLabel + " " + e.reentry : ""));
       cell(tr, [e.booking_id, e.name, e.note].filter(Boolean).join(" · "));
       cell(tr, temperature(e));
       const actions = cell(tr, e.undone_by ? root.dataset.undoneLabel + " " + e.undone_by : "", "actions");
@@ -139,8 +154,20 @@
     const form = document.getElementById(formId);
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
-      const data = await call(url, formData(form));
-      if (data) { say(done(data), false); form.reset(); refresh(); }
+      if (form.getAttribute("aria-busy") === "true") return; // one request at a time
+      const buttons = form.querySelectorAll("button");
+      form.setAttribute("aria-busy", "true");
+      buttons.forEach(function (b) { b.disabled = true; });
+      try {
+        const data = await call(url, formData(form));
+        // A decision that is not an admission (a walk-in with a fever) is not a success.
+        if (data) { say(done(data), data.decision !== undefined && data.decision !== "admitted"); form.reset(); refresh(); }
+      } catch (err) {
+        say(String(err), true);
+      } finally {
+        form.removeAttribute("aria-busy");
+        buttons.forEach(function (b) { b.disabled = false; });
+      }
     });
   }
 

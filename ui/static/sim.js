@@ -45,11 +45,43 @@
     document.getElementById("sim-result").textContent = JSON.stringify(r.body, null, 2);
     refresh();
   });
+  // The same body temperature is the person an officer's walk-in places at the thermometer.
+  document.getElementById("temperature").addEventListener("change", function () {
+    const t = parseFloat(document.getElementById("temperature").value);
+    if (!isNaN(t)) post("/api/sim/body", { temperature_c: t });
+  });
   document.getElementById("fault-form").addEventListener("submit", async function (ev) {
     ev.preventDefault();
     const r = await post("/api/sim/fault", { fault: document.getElementById("fault").value });
     document.getElementById("sim-result").textContent = JSON.stringify(r.body, null, 2);
   });
+  // A staff photo as camera frames (POST /api/sim/face, multipart): uploaded, or picked
+  // from the folder the server offers (attendance.sim_photos_dir).
+  async function listPhotos() {
+    const res = await fetch("/api/sim/faces");
+    if (!res.ok) return;
+    const select = document.getElementById("face-photo");
+    (await res.json()).photos.forEach(function (name) {
+      const option = document.createElement("option");
+      option.value = name;
+      option.textContent = name;
+      select.appendChild(option);
+    });
+  }
+  document.getElementById("face-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    const form = new FormData();
+    const file = document.getElementById("face-image").files[0];
+    if (file) form.append("image", file);
+    else form.append("photo", document.getElementById("face-photo").value);
+    form.append("skin_c", document.getElementById("face-skin").value);
+    const res = await fetch("/api/sim/face", {
+      method: "POST", headers: { "X-CSRF-Token": await token() }, body: form,
+    });
+    document.getElementById("sim-result").textContent = JSON.stringify(await res.json(), null, 2);
+    refresh();
+  });
+  listPhotos();
   refresh();
   setInterval(refresh, 2000);
 })();

@@ -1,4 +1,4 @@
--- 0008: both readings of a re-measured visit, and the forehead distance (issue 11).
+-- 0011: both readings of a re-measured visit, and the forehead distance (issue 11).
 -- temp_* stay the reading the decision used (the re-measurement when there was one);
 -- temp_first_* hold the elevated first reading it answered; temp_recheck_trusted says
 -- whether the re-measurement was a valid in-place reading (1) or not (0, referred).

@@ -14,9 +14,9 @@ import pytest
 from kiosk.services.accounts import SECRET_KEY_FILE, Accounts
 from kiosk.services.runtime import Kiosk
 from tests.conftest import STAFF_PASSWORD, FakeClock, add_staff, login, web_client
-from tests.test_roles import call, routes
+from tests.security.test_roles import call, routes
 
-UI = Path(__file__).resolve().parent.parent / "ui"
+UI = Path(__file__).resolve().parents[2] / "ui"
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 SESSION_COOKIE = "kiosk_session"
 
