@@ -29,6 +29,7 @@ from kiosk.config_machine import (
     HardwareConfig,
     PartitionConfig,
     PathsConfig,
+    PrinterConfig,
     SecurityConfig,
     ServerConfig,
 )
@@ -56,6 +57,7 @@ class Config(Section):
     temperature: TemperatureConfig = TemperatureConfig()
     hardware: HardwareConfig = HardwareConfig()
     thermometer: ThermometerConfig = ThermometerConfig()
+    printer: PrinterConfig = PrinterConfig()
     bookings: BookingsConfig = BookingsConfig()
     booking_source: BookingSourceConfig = BookingSourceConfig()
     paths: PathsConfig = PathsConfig()
@@ -80,6 +82,12 @@ class Config(Section):
             if not SERVICE_CODE.match(code):
                 raise ValueError(f"service code {code!r}: must be 1-8 of A-Z 0-9 -")
         return value
+
+    @model_validator(mode="after")
+    def _printer_complete(self) -> Config:
+        if self.printer.kind == "network" and not self.printer.host:
+            raise ValueError("printer.kind = 'network' needs printer.host")
+        return self
 
     @model_validator(mode="after")
     def _services_inside_cap(self) -> Config:
@@ -206,6 +214,7 @@ __all__ = [
     "HardwareConfig",
     "PartitionConfig",
     "PathsConfig",
+    "PrinterConfig",
     "RetentionConfig",
     "SecurityConfig",
     "ServerConfig",

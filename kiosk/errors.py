@@ -20,7 +20,14 @@ app's error handler, the scanner) catches :data:`EXPECTED_ERRORS`, both bases.
 
 from __future__ import annotations
 
-from drivers.errors import CameraError, DeviceError, DriverError, InputError, SensorError
+from drivers.errors import (
+    CameraError,
+    DeviceError,
+    DriverError,
+    InputError,
+    PrinterError,
+    SensorError,
+)
 
 
 class KioskError(Exception):
@@ -80,6 +87,7 @@ __all__ = [
     "DriverError",
     "InputError",
     "KioskError",
+    "PrinterError",
     "SensorError",
     "StorageError",
 ]

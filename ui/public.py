@@ -146,6 +146,7 @@ def healthz() -> Any:
         scanner=k.scanner_status(),
         devices=devices,
         attendance=k.attendance.status_json() if k.attendance else {"status": "disabled"},
+        printer=k.receipts.status() if k.receipts else {"status": "none"},
         calibration=None if cal is None else k.gate.screening.calibration_status(),
         safe_mode=k.safe_mode.as_json() if k.safe_mode is not None else None,
         partition=k.gate.partition.status() if k.gate.partition.enabled else None,
