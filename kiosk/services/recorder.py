@@ -276,6 +276,7 @@ class Recorder:
         self, req: Request, visit: Visit, decision: Decision, now: datetime, day: date
     ) -> Entry:
         reading = req.reading
+        first = reading.first if reading else None
         note = visit.note
         if visit.priority is not None:
             note = f"{visit.priority.value}: {note}" if note else visit.priority.value
@@ -302,6 +303,12 @@ class Recorder:
             temp_ambient_c=reading.ambient_c if reading else None,
             temp_estimated_c=reading.estimated_c if reading else None,
             temp_source=reading.source if reading and reading.estimated_c is not None else None,
+            temp_distance_cm=reading.distance_cm if reading else None,
+            temp_first_object_c=first.object_c if first else None,
+            temp_first_ambient_c=first.ambient_c if first else None,
+            temp_first_estimated_c=first.estimated_c if first else None,
+            temp_first_distance_cm=first.distance_cm if first else None,
+            temp_recheck_trusted=reading.recheck_trusted if first and reading else None,
             officer=officer,
             note=note,
             idempotency_key=req.idempotency_key,

@@ -67,6 +67,18 @@
     }
   }
 
+  function temperature(e) {
+    // Both readings of a re-measured visit: "first 38.4 → 37.2", flagged when the
+    // re-measurement was not a valid in-place reading (it could not clear the first).
+    let text = e.temperature_c == null ? "" : e.temperature_c.toFixed(1);
+    if (e.temperature_first_c != null) {
+      text = root.dataset.firstLabel + " " + e.temperature_first_c.toFixed(1) + " → " + text;
+      if (e.recheck_trusted === false) text += " (" + root.dataset.notInPlaceLabel + ")";
+    }
+    if (e.distance_cm != null) text += " · " + e.distance_cm.toFixed(0) + " cm";
+    return text;
+  }
+
   function render(data) {
     renderAlerts(data);
     const t = data.today;
@@ -97,7 +109,7 @@
         (e.queue_number ? " · " + e.queue_number : "") +
         (e.reentry ? " · " + root.dataset.reentryLabel + " " + e.reentry : ""));
       cell(tr, [e.booking_id, e.name, e.note].filter(Boolean).join(" · "));
-      cell(tr, e.temperature_c == null ? "" : e.temperature_c.toFixed(1));
+      cell(tr, temperature(e));
       const actions = cell(tr, e.undone_by ? root.dataset.undoneLabel + " " + e.undone_by : "", "actions");
       if (e.pending) {
         actions.appendChild(document.createTextNode(root.dataset.pendingLabel + " "));
