@@ -18,6 +18,7 @@ from kiosk.errors import StorageError
 from kiosk.services.gate import GateResult
 from kiosk.services.runtime import simulate_walkin
 from kiosk.storage import entry_log
+from ui.officer_words import words
 from ui.helpers import json_body, kiosk, lang, number, parse_day, text
 from ui.security import requires, user
 
@@ -34,6 +35,7 @@ def console() -> str:
         "officer/console.html",
         today=kiosk().gate.today(),
         reasons=PRIORITY_REASONS,
+        words=words(),
         services=kiosk().gate.policy.services,
     )
 
