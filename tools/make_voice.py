@@ -70,7 +70,7 @@ def resample(samples: list[int], rate: int, target: int = RATE) -> list[int]:
         frac = pos - j
         a = samples[j]
         b = samples[min(j + 1, len(samples) - 1)]
-        out.append(int(round(a + (b - a) * frac)))
+        out.append(round(a + (b - a) * frac))
     return out
 
 

@@ -18,8 +18,8 @@ from kiosk.errors import StorageError
 from kiosk.services.gate import GateResult
 from kiosk.services.runtime import simulate_walkin
 from kiosk.storage import entry_log
-from ui.officer_words import words
 from ui.helpers import json_body, kiosk, lang, number, parse_day, text
+from ui.officer_words import words
 from ui.security import requires, user
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
