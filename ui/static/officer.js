@@ -21,9 +21,10 @@
 
   function $(id) { return document.getElementById(id); }
 
-  function say(text, bad) {
+  // "ok" (green), "error" (red) or "busy" (a request on its way: neither yet).
+  function say(text, bad, state) {
     message.textContent = text;
-    message.className = "message" + (bad ? " error" : " ok");
+    message.className = "message " + (state || (bad ? "error" : "ok"));
   }
 
   function word(group, code) {
@@ -65,8 +66,21 @@
     return what;
   }
 
+  // A priority admission's stored note starts with its reason code and the referral it
+  // decided ("medical_bpjs: entry 12: …"): shown as words and "#12".
+  function noteWords(note) {
+    if (!note) return note;
+    const m = /^([a-z_]+)(?:: ([\s\S]*))?$/.exec(note);
+    const priority = words.priority || {};
+    if (m && priority[m[1]]) {
+      const rest = (m[2] || "").replace(/^entry (\d+)/, "#$1");
+      return priority[m[1]] + (rest ? ": " + rest : "");
+    }
+    return note.replace(/^entry (\d+)/, "#$1");
+  }
+
   function who(e) {
-    return ["#" + e.id, e.time, e.booking_id, e.name, e.note].filter(Boolean).join(" · ");
+    return ["#" + e.id, e.time, e.booking_id, e.name, noteWords(e.note)].filter(Boolean).join(" · ");
   }
 
   // -- referral cards -------------------------------------------------------------
@@ -313,7 +327,7 @@
       if (form.getAttribute("aria-busy") === "true") return; // one request at a time
       const body = formData(form);
       busy(form, true);
-      say(root.dataset.busyLabel, false);
+      say(root.dataset.busyLabel, false, "busy");
       try {
         const data = await call(url, body);
         // A decision that is not an admission (a walk-in with a fever) is not a success.
