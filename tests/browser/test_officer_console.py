@@ -90,7 +90,7 @@ def test_a_referral_is_a_card_with_an_alert_and_one_touch_admits_it(
     card = f"#referrals .referral[data-entry-id='{entry}']"
     page.wait_for_selector(f"{card}.new")
     # At the top of the page, above the list, in words (not "refer · fever").
-    assert page.evaluate(f"document.querySelector(\"{card}\").getBoundingClientRect().top") < 200
+    assert page.evaluate(f'document.querySelector("{card}").getBoundingClientRect().top') < 200
     text = page.inner_text(card)
     assert "Ke petugas · suhu tinggi" in text and "refer" not in text and "fever" not in text
     assert "Pendaftaran TNI/Polri" in text and "Medis / BPJS" in text
@@ -109,17 +109,23 @@ def test_a_referral_is_a_card_with_an_alert_and_one_touch_admits_it(
     shoot(page, "officer-phone-admitted-anyway")
 
     rows = entries(page)
-    admissions = [r for r in rows if r["kind"] == "priority" and (r["note"] or "").endswith(f"entry {entry}")]
+    admissions = [
+        r for r in rows if r["kind"] == "priority" and (r["note"] or "").endswith(f"entry {entry}")
+    ]
     assert len(admissions) == 1 and admissions[0]["outcome"] == "admitted"
     assert not next(r for r in rows if r["id"] == entry)["pending"]
     # A second decision for the same visitor is refused; still one admission.
     status, _ = post(page, "/officer/api/priority", {"entry_id": entry, "reason": "tni_polri"})
     assert status == 409
-    again = [r for r in entries(page) if r["kind"] == "priority" and r["note"].endswith(f"entry {entry}")]
+    again = [
+        r for r in entries(page) if r["kind"] == "priority" and r["note"].endswith(f"entry {entry}")
+    ]
     assert len(again) == 1
     # No further alert: the same visitor is not announced twice.
     page.wait_for_timeout(3500)
-    assert page.evaluate("Number(document.getElementById('officer-console').dataset.alerts)") == alerts
+    assert (
+        page.evaluate("Number(document.getElementById('officer-console').dataset.alerts)") == alerts
+    )
     assert page.js_errors == []
 
 
@@ -149,7 +155,8 @@ def test_other_needs_a_note_and_deny_is_one_touch(
     notes = [r["note"] or "" for r in rows.values()]
     assert any(f"entry {first}" in n and "ibu hamil" in n for n in notes), notes
     # The list shows the reason in words, not its code.
-    assert "Lainnya" in page.inner_text("#entries-body") and "other:" not in page.inner_text("#entries-body")
+    listed = page.inner_text("#entries-body")
+    assert "Lainnya" in listed and "other:" not in listed
     assert page.js_errors == []
 
 
@@ -164,9 +171,7 @@ def test_undo_from_the_list_and_walkin_from_the_top(
     page.click(f"{row} button.undo")
     page.wait_for_selector("#undo-form:not([hidden])")
     # The reason prompt opens right under the row, naming the visitor: no typed numbers.
-    assert page.evaluate(
-        f"document.querySelector(\"{row}\").nextElementSibling.id"
-    ) == "undo-form"
+    assert page.evaluate(f'document.querySelector("{row}").nextElementSibling.id') == "undo-form"
     assert "Sri Wahyuni" in page.inner_text("#undo-for")
     no_sideways_scroll(page)
     shoot(page, "officer-phone-undo-prompt")
