@@ -256,3 +256,30 @@ def test_every_action_needs_a_login(kiosk: Kiosk) -> None:
     for url in ("priority", "deny", "undo", "walkin", "clinical"):
         res = anonymous.post(f"/officer/api/{url}", json={})
         assert res.status_code == 401, url
+
+
+def test_every_code_the_console_shows_has_a_word() -> None:
+    from kiosk.domain.admission import Kind, PriorityReason
+    from kiosk.domain.reasons import Outcome, Reason
+    from ui.officer_words import KINDS, OUTCOMES, PRIORITY_REASONS, REASONS
+
+    assert set(OUTCOMES) == set(Outcome) and set(REASONS) == set(Reason)
+    assert set(KINDS) == set(Kind) and set(PRIORITY_REASONS) == set(PriorityReason)
+
+
+def test_console_words_are_in_the_pages_language(officer_client: Any) -> None:
+    import html
+    import json
+    import re
+
+    page = officer_client.get("/officer").get_data(as_text=True)
+    raw = re.search(r"data-words='([^']*)'", page)
+    assert raw is not None
+    words = json.loads(html.unescape(raw.group(1)))
+    assert (words["outcome"]["refer"], words["reason"]["fever"]) == ("Ke petugas", "suhu tinggi")
+    assert words["priority"]["elderly_disabled"] == "Lansia atau penyandang disabilitas"
+    for code in ("tni_polri", "medical_bpjs", "elderly_disabled", "other"):
+        assert f'data-reason="{code}"' in page  # one touch per reason on every referral card
+    assert "Pendaftaran TNI/Polri" in page and "Tetap izinkan masuk" in page
+    english = officer_client.get("/officer?lang=en").get_data(as_text=True)
+    assert "high temperature" in english and "To the officer" in english
