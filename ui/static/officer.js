@@ -179,9 +179,22 @@
     if (fresh) alert();
   }
 
+  // A phone's browser may refuse sound until the page is touched once: the first touch
+  // plays the alert silently so that later alerts are heard.
+  function unlockSound() {
+    if (!alertSound || root.dataset.alerts) return;
+    alertSound.muted = true;
+    const playing = alertSound.play();
+    const restore = function () { alertSound.pause(); alertSound.currentTime = 0; alertSound.muted = false; };
+    if (playing && playing.then) playing.then(restore, restore); else restore();
+  }
+  document.addEventListener("pointerdown", unlockSound, { once: true });
+
   function alert() {
     root.dataset.alerts = String(Number(root.dataset.alerts || 0) + 1);
+    if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
     if (!alertSound) return;
+    alertSound.muted = false;
     try {
       alertSound.currentTime = 0;
       const playing = alertSound.play();
