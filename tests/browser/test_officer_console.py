@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.browser.conftest import shoot
-from tests.browser.server import LiveKiosk
+from tests.browser.server import LiveKiosk, running_kiosk
 from tests.browser.test_staff_pages import PASSWORD, add_user
 
 PHONE = {"width": 360, "height": 740}
@@ -222,3 +222,35 @@ def test_the_citizen_screen_speaks_the_result_after_the_tone(
     src = screen.get_attribute("#voice-admitted", "src")
     assert src == "/static/sounds/voice/id/admitted.wav"
     screen.wait_for_function("document.getElementById('voice-admitted').played.length > 0")
+
+
+def test_a_walkin_chooses_a_service_with_one_touch(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    services = {"KTP-EL": {"name": "Perekaman KTP-el", "daily_cap": 20}}
+    folder = tmp_path_factory.mktemp("services") / "data"
+    with running_kiosk(folder, services=services) as server:
+        add_user(server, "admin8", "admin")
+        add_user(server, "petugas8", "officer")
+        context = browser.new_context(viewport=PHONE, locale="id-ID", has_touch=True)
+        try:
+            page = context.new_page()
+            page.goto(server.url + "/officer")
+            page.fill("#username", "petugas8")
+            page.fill("#password", PASSWORD)
+            page.click("#login-submit")
+            page.wait_for_selector("#officer-console[data-connection='ok']", state="attached")
+            page.click("#walkin-open")
+            page.check("#walkin-service input[value='KTP-EL']")
+            no_sideways_scroll(page)
+            shoot(page, "officer-phone-walkin-service")
+            page.click("#walkin-submit")
+            page.wait_for_selector("#officer-message.ok")
+            walkins = [e for e in entries(page) if e["kind"] == "walkin"]
+            assert [(e["service"], e["queue_number"]) for e in walkins] == [
+                ("KTP-EL", "KTP-EL-001")
+            ]
+            page.wait_for_selector("#entries-body li.outcome-admitted")
+            assert "KTP-EL-001" in page.inner_text("#entries-body")
+        finally:
+            context.close()
