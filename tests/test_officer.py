@@ -283,3 +283,24 @@ def test_console_words_are_in_the_pages_language(officer_client: Any) -> None:
     assert "Pendaftaran TNI/Polri" in page and "Tetap izinkan masuk" in page
     english = officer_client.get("/officer?lang=en").get_data(as_text=True)
     assert "high temperature" in english and "To the officer" in english
+
+
+def test_the_referral_alert_is_a_short_wav_made_by_the_script(
+    officer_client: Any, tmp_path: Any
+) -> None:
+    import wave
+    from pathlib import Path
+
+    from tools.make_sounds import OFFICER_TUNES, write
+
+    static = Path(__file__).resolve().parent.parent / "ui" / "static" / "sounds"
+    committed = static / "referral-alert.wav"
+    with wave.open(str(committed)) as w:
+        assert 0.3 < w.getnframes() / w.getframerate() < 1.5
+    assert write("referral-alert", OFFICER_TUNES["referral-alert"], tmp_path).read_bytes() == (
+        committed.read_bytes()
+    )
+    page = officer_client.get("/officer").get_data(as_text=True)
+    assert 'src="/static/sounds/referral-alert.wav"' in page
+    with officer_client.get("/static/sounds/referral-alert.wav") as res:
+        assert res.status_code == 200
