@@ -49,6 +49,8 @@
     }
     if (res.status === 401) { window.location.href = root.dataset.loginUrl; throw new Refused(""); }
     const data = await res.json().catch(function () { return {}; });
+    // One referral takes one decision: a second (another officer was quicker) is a 409.
+    if (res.status === 409) throw new Refused(root.dataset.decidedLabel);
     if (!res.ok) throw new Refused(data.error || ("HTTP " + res.status));
     return data;
   }
