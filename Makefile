@@ -60,6 +60,7 @@ bench-qr: install
 bench-faces: install
 	$(BIN)/python -m bench.faces
 	$(BIN)/python -m bench.faces_worker
+	$(BIN)/python -m bench.recognition
 
 bench-admin-log: install
 	$(BIN)/python -m bench.admin_log

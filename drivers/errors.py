@@ -37,6 +37,13 @@ class CameraError(DriverError):
     """A camera that was open gives no frames (unplugged, ended, too slow)."""
 
 
+class PrinterError(DriverError):
+    """A receipt printer did not take a receipt (off, no paper, unplugged, unreachable).
+
+    Never a gate fault: the kiosk shows it as an alert and the gate keeps working.
+    """
+
+
 class InputError(DriverError):
     """An argument is malformed: a value given to a driver, a request, a command option.
 
@@ -46,4 +53,11 @@ class InputError(DriverError):
     """
 
 
-__all__ = ["CameraError", "DeviceError", "DriverError", "InputError", "SensorError"]
+__all__ = [
+    "CameraError",
+    "DeviceError",
+    "DriverError",
+    "InputError",
+    "PrinterError",
+    "SensorError",
+]

@@ -29,6 +29,7 @@ from kiosk.config_machine import (
     HardwareConfig,
     PartitionConfig,
     PathsConfig,
+    PrinterConfig,
     SecurityConfig,
     ServerConfig,
 )
@@ -54,6 +55,7 @@ class Config(Section):
     admission: AdmissionConfig = AdmissionConfig()
     temperature: TemperatureConfig = TemperatureConfig()
     hardware: HardwareConfig = HardwareConfig()
+    printer: PrinterConfig = PrinterConfig()
     bookings: BookingsConfig = BookingsConfig()
     booking_source: BookingSourceConfig = BookingSourceConfig()
     paths: PathsConfig = PathsConfig()
@@ -78,6 +80,12 @@ class Config(Section):
             if not SERVICE_CODE.match(code):
                 raise ValueError(f"service code {code!r}: must be 1-8 of A-Z 0-9 -")
         return value
+
+    @model_validator(mode="after")
+    def _printer_complete(self) -> Config:
+        if self.printer.kind == "network" and not self.printer.host:
+            raise ValueError("printer.kind = 'network' needs printer.host")
+        return self
 
     @model_validator(mode="after")
     def _services_inside_cap(self) -> Config:
@@ -168,7 +176,18 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
     try:
         return Config.model_validate({**data, "source": source})
     except ValidationError as err:
-        raise ConfigError(_describe(err, str(source or "configuration"))) from None
+        exc = ConfigError(_describe(err, str(source or "configuration")))
+        exc.problems = tuple(
+            (
+                ".".join(str(p) for p in e["loc"]),
+                e["type"],
+                dict(e.get("ctx") or {}),
+                e.get("input"),
+                e["msg"].removeprefix("Value error, "),
+            )
+            for e in err.errors()
+        )
+        raise exc from None
 
 
 def load_config(path: str | Path) -> Config:
@@ -204,6 +223,7 @@ __all__ = [
     "HardwareConfig",
     "PartitionConfig",
     "PathsConfig",
+    "PrinterConfig",
     "RetentionConfig",
     "SecurityConfig",
     "ServerConfig",

@@ -6,6 +6,7 @@ Part of the one configuration schema (:mod:`kiosk.config`, which re-exports ever
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -59,6 +60,46 @@ class HardwareConfig(Section):
         le=27,
         description="BCM pin of an optional presence sensor (records when someone steps up).",
     )
+
+
+class PrinterConfig(Section):
+    """The ESC/POS thermal receipt printer for queue numbers (python-escpos)."""
+
+    kind: Literal["auto", "none", "usb", "network", "file"] = Field(
+        "auto",
+        description="'usb' (vendor_id/product_id), 'network' (host/port, raw TCP 9100), "
+        "'file' (the ESC/POS bytes appended to `file`), 'none'; 'auto' = 'file' in "
+        "simulation, 'none' on real hardware.",
+    )
+    vendor_id: int = Field(
+        0x04B8, ge=0, le=0xFFFF, description="USB vendor id (lsusb), e.g. 0x04b8 for Epson."
+    )
+    product_id: int = Field(
+        0x0202, ge=0, le=0xFFFF, description="USB product id (lsusb), e.g. 0x0202."
+    )
+    host: str = Field("", max_length=200, description="Network printer's address.")
+    port: int = Field(9100, ge=1, le=65535, description="Network printer's raw TCP port.")
+    timeout_s: float = Field(
+        5.0, ge=0.5, le=60.0, description="Give up on one print after this many seconds."
+    )
+    file: str = Field(
+        "receipts.escpos",
+        max_length=300,
+        description="For kind 'file': where the receipts' bytes go (relative: the data folder).",
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9.:\-\[\]]+", value):
+            raise ValueError(f"not a host name or address: {value!r}")
+        return value
+
+    def effective_kind(self, mode: str) -> str:
+        """The kind in use: ``auto`` is ``file`` in simulation and ``none`` on real hardware."""
+        if self.kind == "auto":
+            return "file" if mode == "sim" else "none"
+        return self.kind
 
 
 class PathsConfig(Section):

@@ -20,7 +20,14 @@ app's error handler, the scanner) catches :data:`EXPECTED_ERRORS`, both bases.
 
 from __future__ import annotations
 
-from drivers.errors import CameraError, DeviceError, DriverError, InputError, SensorError
+from drivers.errors import (
+    CameraError,
+    DeviceError,
+    DriverError,
+    InputError,
+    PrinterError,
+    SensorError,
+)
 
 
 class KioskError(Exception):
@@ -28,7 +35,28 @@ class KioskError(Exception):
 
 
 class ConfigError(KioskError):
-    """The configuration file is missing, malformed or out of bounds."""
+    """The configuration file is missing, malformed or out of bounds.
+
+    ``problems`` (when the schema refused values) lists each refusal as
+    ``(field, error type, context, input, English message)`` so a page can word it in its
+    own language.
+    """
+
+    problems: tuple[tuple[str, str, dict[str, object], object, str], ...] = ()
+
+
+class LocalizedInputError(InputError):
+    """An :class:`InputError` whose English text comes from a catalog message.
+
+    ``template`` is the msgid (``str.format`` placeholders, filled from ``params``);
+    ``str(exc)`` is the English text (the CLI), a web page translates ``template`` and
+    fills it with the same ``params``.
+    """
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template.format(**params))
 
 
 class StorageError(KioskError):
@@ -80,6 +108,7 @@ __all__ = [
     "DriverError",
     "InputError",
     "KioskError",
+    "PrinterError",
     "SensorError",
     "StorageError",
 ]

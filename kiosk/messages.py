@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import gettext
 import importlib.util
+import re
 from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
@@ -48,7 +49,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.BOOKING_CANCELLED: N_("This booking was cancelled."),
     Reason.BOOKING_WRONG_OFFICE: N_("This booking is for another office ({office_id})."),
     Reason.BOOKING_WRONG_DATE: N_("This booking is for {valid_from}, not today."),
-    Reason.BOOKING_USED: N_("This booking was already used at {admitted_at}, gate {gate}."),
+    Reason.BOOKING_USED: N_("This booking was already used at {admitted_at} ({gate})."),
     Reason.BAD_SIGNATURE: N_("This booking code is not genuine. Please see the officer."),
     Reason.KEY_UNKNOWN: N_("This booking code cannot be checked here. Please see the officer."),
     Reason.KEY_REVOKED: N_("This booking code is no longer valid. Please see the officer."),
@@ -125,6 +126,11 @@ def display_message(
     return message(reason, localized(detail or {}, lang), lang)
 
 
+GATE_NAME = N_("Gate {n}")
+GATE_NUMBER = re.compile(r"^gate[-_ ]?(\d+)$", re.IGNORECASE)
+"""A gate id like ``gate-1`` is shown to people as "Gerbang 1" / "Gate 1"."""
+
+
 def localized(detail: Mapping[str, str], lang: str) -> dict[str, str]:
     """Detail values reformatted for ``lang``; anything unparsable is left as it is."""
     out = dict(detail)
@@ -136,6 +142,8 @@ def localized(detail: Mapping[str, str], lang: str) -> dict[str, str]:
                 out[key] = format_time(time.fromisoformat(value), "short", locale=lang)
             elif key in ("cap", "ambient_c") and value:
                 out[key] = format_decimal(float(value), locale=lang)
+            elif key == "gate" and (number := GATE_NUMBER.match(value or "")):
+                out[key] = translations(lang).gettext(GATE_NAME).format(n=int(number.group(1)))
         except ValueError:
             pass
     return out

@@ -71,20 +71,39 @@ def _is_common(lowered: str) -> bool:
     return any(c and (c in words or _unit(c) in words) for c in candidates)
 
 
-def password_problem(password: str, *, username: str = "") -> str | None:
-    """Why ``password`` is refused (a sentence for the person choosing it), or ``None``."""
+def N_(text: str) -> str:
+    """Marks a text for the message catalogs (the web pages translate it)."""
+    return text
+
+
+TOO_SHORT = N_("password must have at least {n} characters")
+TOO_LONG = N_("password must have at most {n} characters")
+TOO_FEW_DISTINCT = N_("password repeats too few different characters — choose a longer phrase")
+HAS_USERNAME = N_("password must not contain the user name")
+SEQUENCE = N_("password is a keyboard or counting sequence")
+TOO_COMMON = N_("password is too common (it is on the list attackers try first)")
+
+
+def password_refusal(password: str, *, username: str = "") -> tuple[str, dict[str, int]] | None:
+    """Why ``password`` is refused as ``(message template, parameters)``, or ``None``."""
     if len(password) < MIN_LENGTH:
-        return f"password must have at least {MIN_LENGTH} characters"
+        return TOO_SHORT, {"n": MIN_LENGTH}
     if len(password) > MAX_LENGTH:
-        return f"password must have at most {MAX_LENGTH} characters"
+        return TOO_LONG, {"n": MAX_LENGTH}
     if len(set(password)) < MIN_DISTINCT:
-        return "password repeats too few different characters — choose a longer phrase"
+        return TOO_FEW_DISTINCT, {}
     lowered = password.lower()
     name = username.strip().lower()
     if len(name) >= 3 and name in lowered:
-        return "password must not contain the user name"
+        return HAS_USERNAME, {}
     if _is_sequence(lowered):
-        return "password is a keyboard or counting sequence"
+        return SEQUENCE, {}
     if _is_common(lowered):
-        return "password is too common (it is on the list attackers try first)"
+        return TOO_COMMON, {}
     return None
+
+
+def password_problem(password: str, *, username: str = "") -> str | None:
+    """Why ``password`` is refused (a sentence for the person choosing it), or ``None``."""
+    refusal = password_refusal(password, username=username)
+    return None if refusal is None else refusal[0].format(**refusal[1])

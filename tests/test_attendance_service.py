@@ -186,6 +186,25 @@ def test_second_visit_soon_after_is_a_repeat_and_later_a_clock_out(
     assert [m.kind for m in marks(gate)] == ["out", "in"]
 
 
+def test_night_shift_clock_out_after_midnight_counts_for_the_day_it_started(
+    gate: Kiosk, probe: np.ndarray
+) -> None:
+    clock = gate.gate.clock
+    staff_id = gate.attendance.registry.find("Pak Obama").id
+    day = today(gate)
+    with gate.db.transaction() as conn:  # a night shift 22:00–06:00 starting today (the 23rd)
+        store.add_roster(conn, [(day, staff_id, 22 * 60, 6 * 60)])
+    gate.simulator.set_body_temperature(36.6)
+    visit = [scene(probe, *natural(i)) for i in range(8)]
+    empty = [np.full((480, 640, 3), 90, dtype=np.uint8)] * 15
+    clock.now += timedelta(hours=12, minutes=55)  # 21:55 WIB
+    assert run_frames(gate, visit)[0].decision.detail["mark"] == "in"
+    clock.now += timedelta(hours=8, minutes=10)  # 06:05 WIB on the 24th
+    run_frames(gate, empty, start=1.0)
+    assert run_frames(gate, visit, start=3.0)[0].decision.detail["mark"] == "out"
+    assert [m.kind for m in marks(gate)] == ["out", "in"]
+
+
 def test_a_stranger_triggers_nothing(gate: Kiosk, faces: Path) -> None:
     stranger = read_photo(faces / "enroll" / "alex_lacamoire" / "img1.jpg")
     gate.simulator.set_body_temperature(36.6)

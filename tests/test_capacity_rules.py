@@ -191,6 +191,9 @@ def test_rule_late_booking_is_refused_when_the_day_is_full() -> None:
         (60, 1, Policy(office_id="3314-SRG", zone=WIB, reentries_per_day=2), Reason.READMITTED),
         (60, 0, Policy(office_id="3314-SRG", zone=WIB, reentries_per_day=0), Reason.BOOKING_USED),
         (0, 0, Policy(office_id="3314-SRG", zone=WIB, reentry_min_minutes=0), Reason.READMITTED),
+        # Gates racing for one code: this visit's instant precedes the admission it lost to.
+        (-1, 0, Policy(office_id="3314-SRG", zone=WIB, reentry_min_minutes=0), Reason.READMITTED),
+        (-1, 0, POLICY, Reason.REENTRY_TOO_SOON),
     ],
 )
 def test_rule_reentry_cannot_be_shared(

@@ -50,6 +50,15 @@ def test_encodings_marks_roster_and_erasure_on_postgresql(registry: FaceRegistry
         )
         assert store.add_roster(conn, [(date(2026, 11, 23), staff_id)]) == 1
         assert store.add_roster(conn, [(date(2026, 11, 23), staff_id)]) == 0  # kept, not doubled
+        # Shift times (migration 0009): a night shift, then corrected by a re-import.
+        assert store.add_roster(conn, [(date(2026, 11, 24), staff_id, 22 * 60, 6 * 60)]) == 1
+        assert store.add_roster(conn, [(date(2026, 11, 24), staff_id, 21 * 60, 5 * 60)]) == 0
+        [shift] = store.shifts_between(conn, date(2026, 11, 23), date(2026, 11, 25))
+        assert (shift.day, shift.label(), shift.crosses_midnight) == (
+            date(2026, 11, 24),
+            "21:00-05:00",
+            True,
+        )
     gallery = registry.gallery(max_age_s=0)
     assert gallery.people == 1
     assert gallery.match(encoding, tolerance=0.5, margin=0.05).staff_id == staff_id

@@ -71,12 +71,13 @@ def app_kiosk() -> Kiosk:
 
 def _init_staff(app: Flask) -> None:
     """Login, sessions, CSRF, headers and role checks; the officer console and admin pages."""
-    from ui import admin, auth, officer, security
+    from ui import admin, admin_export, auth, officer, security
 
     security.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(officer.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_export.bp)  # the Excel export reads admin's log filter
     admin.init_app(app)
     from ui import staff  # staff attendance admin pages (registers its blueprint)
 

@@ -11,19 +11,22 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, render_template, request, stream_with_context
 
+from kiosk.config_office import SERVICE_CODE
 from kiosk.domain.admission import Kind
 from kiosk.domain.clock import business_date
 from kiosk.domain.reasons import Outcome
 from kiosk.errors import InputError
-from kiosk.services.daystatus import day_counts
+from kiosk.services.daystatus import ServiceFigures, day_counts
+from kiosk.services.results import policy_from
 from kiosk.storage import entry_log
 from kiosk.storage import repository as repo
+from ui import labels
 from ui.helpers import kiosk, parse_day, whole_number
 from ui.security import requires, user
 
@@ -47,6 +50,8 @@ CSV_COLUMNS = (
     "note",
     "undone_by",
     "undo_reason",
+    "service",
+    "queue_number",
 )
 
 
@@ -54,6 +59,7 @@ def init_app(app: Flask) -> None:
     from ui import admin_manage
 
     app.register_blueprint(admin_manage.bp)
+    labels.init_app(app)
     admin_manage.init_settings(app)
 
 
@@ -122,12 +128,21 @@ def log_filter(*, allow_range: bool = False) -> entry_log.LogFilter:
         until_utc=_local_time(day, args.get("to"), "to"),
         search=search,
         last_day=_last_day(day) if allow_range else None,
+        service=_service(args.get("service")),
     )
+
+
+def _service(value: str | None) -> str | None:
+    """The ``service`` filter: a service code (any case), empty = all services."""
+    code = (value or "").strip().upper()
+    if code and not SERVICE_CODE.match(code):
+        raise InputError("service must be a service code (1-8 of A-Z 0-9 -)")
+    return code or None
 
 
 def _describe(f: entry_log.LogFilter) -> str:
     parts = [f"day={f.day}" + (f"..{f.last_day}" if f.last_day else "")]
-    for name in ("outcome", "kind", "gate_id", "search"):
+    for name in ("outcome", "kind", "gate_id", "service", "search"):
         if value := getattr(f, name):
             parts.append(f"{name}={value}")
     if f.since_utc or f.until_utc:
@@ -161,6 +176,8 @@ class DaySummary:
     bars: list[Bar]
     chart_max: int
     undone: int
+    services: list[ServiceFigures] = field(default_factory=list)
+    """Per service: admitted / cap (the configured caps today, the stored caps of past days)."""
 
 
 CHART_HEIGHT = 108
@@ -173,8 +190,16 @@ def day_summary(day: date) -> DaySummary:
     k = kiosk()
     conn = k.db.connection()
     office = k.config.site.office_id
-    today_cap = k.config.admission.daily_cap if day == _today() else None
-    counts = day_counts(conn, office, day, gate_id=k.config.site.gate_id, cap=today_cap)
+    is_today = day == _today()
+    today_cap = k.config.admission.daily_cap if is_today else None
+    counts = day_counts(
+        conn,
+        office,
+        day,
+        gate_id=k.config.site.gate_id,
+        cap=today_cap,
+        policy=policy_from(k.config) if is_today else None,
+    )
     used, cap = counts.admitted, counts.cap or k.config.admission.daily_cap
     zone = k.config.site.zone
     hours = [0] * 24
@@ -196,6 +221,7 @@ def day_summary(day: date) -> DaySummary:
         bars=bars,
         chart_max=top,
         undone=entry_log.returned_slots(conn, office, day),
+        services=list(counts.services.values()),
     )
 
 
@@ -228,6 +254,7 @@ def log() -> Any:
         newer = rows[0].id if (before is not None if after is None else more) else None
     _audit("entry_log_viewed", _describe(f))
     args = {k: v for k, v in request.args.items() if k not in ("before", "after") and v}
+    summary = day_summary(f.day)
     return render_template(
         "admin/log.html",
         error=None,
@@ -240,8 +267,9 @@ def log() -> Any:
         gates=entry_log.gates_on(conn, f.office_id, f.day),
         outcomes=[o.value for o in Outcome],
         kinds=[k.value for k in Kind],
+        services=sorted({*k.config.services, *(s.code for s in summary.services)}),
         zone=k.config.site.zone,
-        summary=day_summary(f.day),
+        summary=summary,
     )
 
 
@@ -282,6 +310,8 @@ def csv_lines(f: entry_log.LogFilter, *, batch: int = 500) -> Iterator[str]:
                     _csv_safe(row.note or ""),
                     _csv_safe(row.undone_by or ""),
                     _csv_safe(row.undo_reason or ""),
+                    _csv_safe(row.service),
+                    _csv_safe(row.queue_number or ""),
                 ]
             )
             if n % batch == 0:
@@ -350,17 +380,22 @@ def audit() -> Any:
 @bp.get("/health")
 @requires("admin")
 def health() -> Any:
+    """What the gate itself sees: its own clock trust and the alerts of /healthz and the
+    officer console (a date the gate trusts is never shown as a failed clock)."""
     from kiosk import doctor
 
     k = kiosk()
     checks = [
-        doctor.check_clock(k.config, k.gate.clock()),
-        doctor.check_disk(k.config.data_dir),
+        doctor.check_disk(k.config.data_dir, min_free_percent=k.config.retention.min_free_percent),
         doctor.check_database(k.config.database_target),
     ]
     last = k.gate.last_result
     return render_template(
         "admin/health.html",
+        clock=k.gate.clock_guard.status(),
+        now=k.gate.clock().astimezone(k.config.site.zone),
+        alerts=k.alerts(),
+        in_service=k.in_service(),
         checks=checks,
         calibration=k.gate.last_calibration(),
         model=k.gate.model,

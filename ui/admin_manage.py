@@ -13,26 +13,17 @@ from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from kiosk.config import DAYS
 from kiosk.errors import InputError
 from kiosk.services import settings as settings_service
 from kiosk.services.accounts import ROLES
 from ui.helpers import kiosk
+from ui.labels import SETTINGS as LABELS
+from ui.labels import error_text
 from ui.security import accounts, requires, user
 
 bp = Blueprint("admin_manage", __name__, url_prefix="/admin")
-
-LABELS = {
-    "admission.daily_cap": _l("Daily cap (citizens per day)"),
-    "admission.fever_threshold_c": _l("Fever threshold (°C)"),
-    "admission.opens": _l("Opens (HH:MM)"),
-    "admission.closes": _l("Closes (HH:MM)"),
-    "admission.open_days": _l("Open days"),
-    "admission.undo_window_minutes": _l("Undo window (minutes)"),
-    "retention.days": _l("Keep citizen entries (days)"),
-}
 
 
 def init_settings(app: Flask) -> None:
@@ -65,7 +56,7 @@ def settings() -> Any:
         try:
             k.save_settings(_form_changes(), who=user().username, now=k.gate.clock())
         except InputError as exc:
-            error, status = str(exc), 400
+            error, status = error_text(exc), 400
         else:
             flash(_("Settings saved and applied."), "ok")
             return redirect("/admin/settings", code=303)
@@ -100,7 +91,7 @@ def _done(message: str) -> Any:
 
 
 def _failed(exc: InputError) -> Any:
-    flash(str(exc), "error")
+    flash(error_text(exc), "error")
     return redirect("/admin/users", code=303)
 
 
@@ -110,7 +101,7 @@ def add_user() -> Any:
     form = request.form
     try:
         if form.get("password", "") != form.get("password2", ""):
-            raise InputError("the two passwords differ")
+            raise InputError(_("The two passwords differ."))
         created = accounts().add_user(
             form.get("username", ""),
             form.get("role", ""),
@@ -148,7 +139,7 @@ def reset_password(username: str) -> Any:
     form = request.form
     try:
         if form.get("password", "") != form.get("password2", ""):
-            raise InputError("the two passwords differ")
+            raise InputError(_("The two passwords differ."))
         accounts().set_password(username, form.get("password", ""), actor=user().username)
     except InputError as exc:
         return _failed(exc)

@@ -25,6 +25,7 @@ from kiosk.services.accounts import (
     setup_code,
 )
 from ui.helpers import kiosk
+from ui.labels import error_text
 from ui.security import (
     accounts,
     csrf_token,
@@ -129,7 +130,7 @@ def setup() -> Any:
         try:
             user = accounts().create_first_admin(form.get("username", ""), form["password"])
         except InputError as exc:
-            error = str(exc)
+            error = error_text(exc)
         else:
             forget_setup_code(data_dir)
             log.info("first administrator %r created on the setup page", user.username)

@@ -148,6 +148,7 @@ def healthz() -> Any:
         scanner=k.scanner_status(),
         devices=devices,
         attendance=k.attendance.status_json() if k.attendance else {"status": "disabled"},
+        printer=k.receipts.status() if k.receipts else {"status": "none"},
         calibration=None
         if cal is None
         else {"date": cal.ts.date().isoformat(), "pairs": cal.pairs},  # no names: public

@@ -29,6 +29,7 @@ from kiosk.faces.images import MAX_BYTES, decode_photo
 from kiosk.faces.registry import MAX_PHOTOS, FaceRegistry
 from kiosk.faces.report import Report, board, day_report, month_report, parse_month
 from ui.helpers import kiosk, parse_day
+from ui.labels import error_text
 from ui.security import requires, user
 
 bp = Blueprint("staff", __name__, url_prefix="/admin/staff")
@@ -106,7 +107,7 @@ def enroll() -> Any:
                 photos.append((upload.filename, decode_photo(upload.read(), name=upload.filename)))
         result = registry().enroll(name, photos, consent_by=user().username)
     except EXPECTED_ERRORS as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect("/admin/staff", code=303)
     status = 200 if result.ok else 400
     return render_template("staff/enrolled.html", name=name, result=result), status
@@ -127,7 +128,7 @@ def capture() -> Any:
         frame = k.attendance.capture()
         result = registry().enroll(name, [("gate camera", frame)], consent_by=user().username)
     except EXPECTED_ERRORS as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect("/admin/staff", code=303)
     status = 200 if result.ok else 400
     return render_template("staff/enrolled.html", name=name, result=result), status
@@ -195,7 +196,7 @@ def pin(staff_id: int) -> Any:
         try:
             registry().set_pin(staff_id, value, actor=user().username)
         except InputError as exc:
-            flash(str(exc), "error")
+            flash(error_text(exc), "error")
         else:
             flash(_("PIN set (stored hashed)."), "ok")
     return redirect(f"/admin/staff/{staff_id}", code=303)
@@ -208,7 +209,7 @@ def add() -> Any:
     try:
         staff_id = registry().add_staff(request.form.get("name", ""), actor=user().username)
     except InputError as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect("/admin/staff", code=303)
     return redirect(f"/admin/staff/{staff_id}", code=303)
 
@@ -227,7 +228,7 @@ def roster() -> Any:
     except UnicodeDecodeError:
         flash(_("The roster file is not UTF-8 text."), "error")
     except InputError as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
     else:
         flash(_("%(rows)s duty day(s) read, %(added)s new.", rows=rows, added=added), "ok")
     return redirect("/admin/staff", code=303)

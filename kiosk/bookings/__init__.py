@@ -48,9 +48,11 @@ from kiosk.bookings.merge import BookingSyncConflict, import_bookings, merge_boo
 from kiosk.bookings.rows import (
     STATUSES,
     booking_from_fields,
+    check_service,
     clean_name,
     clean_service,
     parse_date,
+    parse_window,
     read_booking_csv,
 )
 from kiosk.bookings.state import SyncState, read_sync_state
@@ -73,6 +75,7 @@ __all__ = [
     "SyncResult",
     "SyncState",
     "booking_from_fields",
+    "check_service",
     "clean_name",
     "clean_service",
     "derived_booking_id",
@@ -86,6 +89,7 @@ __all__ = [
     "new_booking_id",
     "parse_date",
     "parse_plain_code",
+    "parse_window",
     "read_booking_csv",
     "read_sync_state",
     "sync_day_list",

@@ -7,11 +7,11 @@ Row by row, by booking id:
 
 1. An id the kiosk does not hold is **added**.
 2. An id the kiosk holds for another office is a **conflict**.
-3. A row with the stored date, name, service and status is **unchanged**:
+3. A row with the stored date, name, service, status and arrival window is **unchanged**:
    importing the same file or list again is harmless.
 4. Any other row is a **change**. Only the booking system is authoritative
    (:data:`AUTHORITATIVE_SOURCES`): its change replaces the stored date,
-   name, service and status, and the stored ``source`` becomes ``sync``;
+   name, service, status and arrival window, and the stored ``source`` becomes ``sync``;
    the id, the office and the creation time never change. A spreadsheet
    only adds bookings: a spreadsheet row that differs from a stored booking
    (whoever stored it) is a conflict.
@@ -50,7 +50,7 @@ SYNC_SOURCE = "sync"
 """``Booking.source`` of bookings added or changed by the day-list sync."""
 AUTHORITATIVE_SOURCES = frozenset({SYNC_SOURCE})
 """Sources whose rows may change a stored booking (rule 4)."""
-_DETAILS = ("date", "name", "service", "status")
+_DETAILS = ("date", "name", "service", "status", "arrive_from", "arrive_until")
 
 
 class BookingSyncConflict(BookingImportError):

@@ -4,8 +4,10 @@ Every booking that enters the kiosk from outside — a spreadsheet imported
 with ``kiosk booking import``, the booking system's day list (JSON or CSV) —
 is validated here, by :func:`booking_from_record`, and every CSV is read by
 :func:`read_csv_records`. A CSV has a header row with ``date`` and ``name``
-and optionally ``id``, ``service``, ``office_id`` and ``status``, each once;
-unknown columns are an error. UTF-8 (a byte order mark is allowed); the
+and optionally ``id``, ``service``, ``office_id``, ``status``, ``arrive_from`` and
+``arrive_until`` (the arrival window, local ``HH:MM``), each once; unknown
+columns are an error. When the office configures services (``[services.CODE]``),
+a row's service must be one of their codes (any case) or empty. UTF-8 (a byte order mark is allowed); the
 separator (comma, semicolon or tab) is sniffed; blank lines are skipped.
 Problems are reported by line number, the header being line 1.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -29,7 +31,8 @@ MAX_NAME = 120
 MAX_SERVICE = 40
 STATUSES = ("valid", "cancelled")
 REQUIRED_COLUMNS = ("date", "name")
-OPTIONAL_COLUMNS = ("id", "service", "office_id", "status")
+OPTIONAL_COLUMNS = ("id", "service", "office_id", "status", "arrive_from", "arrive_until")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EXPECTED = (
     f"expected {', '.join(REQUIRED_COLUMNS)} and optionally {', '.join(OPTIONAL_COLUMNS)} "
@@ -55,6 +58,35 @@ def clean_service(value: str) -> str:
     return service
 
 
+def check_service(service: str, services: Collection[str]) -> str:
+    """``service`` when it names a configured service (case-insensitive) or is empty.
+
+    ``services`` are the configured codes; none configured accepts any service.
+    """
+    if services and service and service.strip().upper() not in services:
+        raise InputError(
+            f"service {service[:40]!r} is not a configured service "
+            f"(expected one of {', '.join(sorted(services))})"
+        )
+    return service
+
+
+def parse_window(arrive_from: str, arrive_until: str) -> tuple[str | None, str | None]:
+    """The arrival window as ``HH:MM`` texts (either may be empty = open-ended)."""
+    window: list[str | None] = []
+    for key, value in (("arrive_from", arrive_from), ("arrive_until", arrive_until)):
+        text = value.strip()
+        if text and len(text) == 4 and text[1] == ":":
+            text = "0" + text
+        if text and not _HHMM.match(text):
+            raise InputError(f"{key} {value[:20]!r} is not a time HH:MM")
+        window.append(text or None)
+    start, end = window
+    if start and end and start >= end:
+        raise InputError(f"arrive_from {start} is not before arrive_until {end}")
+    return start, end
+
+
 def parse_date(value: str) -> date:
     """``YYYY-MM-DD`` or ``DD/MM/YYYY`` (as Indonesian spreadsheets write it)."""
     text = value.strip()
@@ -76,11 +108,15 @@ def booking_from_fields(
     status: str,
     office_id: str,
     source: str,
+    arrive_from: str = "",
+    arrive_until: str = "",
+    services: Collection[str] = (),
 ) -> Booking:
     """Validate one booking row given as text (CSV import and booking-system sync).
 
     An empty ``booking_id`` gets a stable id derived from the row, an empty
     ``row_office`` means this office and an empty ``status`` means valid.
+    ``services`` are the configured service codes (empty: any service).
     Raises :class:`InputError` naming the first bad field.
     """
     clean_id = booking_id.strip().upper()
@@ -94,7 +130,8 @@ def booking_from_fields(
         raise InputError(f"status {clean_status[:40]!r} must be valid or cancelled")
     when = parse_date(day)
     clean = clean_name(name)
-    service = clean_service(service)
+    service = check_service(clean_service(service), services)
+    window = parse_window(arrive_from, arrive_until)
     return Booking(
         id=clean_id or derived_booking_id(office_id, when, clean, service),
         office_id=office_id,
@@ -103,6 +140,8 @@ def booking_from_fields(
         service=service,
         status=clean_status,
         source=source,
+        arrive_from=window[0],
+        arrive_until=window[1],
     )
 
 
@@ -183,7 +222,13 @@ def _check_header(columns: list[str]) -> None:
 
 
 def booking_from_record(
-    record: object, *, office_id: str, source: str, derive_id: bool, day: date | None = None
+    record: object,
+    *,
+    office_id: str,
+    source: str,
+    derive_id: bool,
+    day: date | None = None,
+    services: Collection[str] = (),
 ) -> Booking:
     """Validate one CSV record or JSON entry; raises :class:`InputError` naming the problem.
 
@@ -207,6 +252,9 @@ def booking_from_record(
         status=text_field(record, "status", required=False),
         office_id=office_id,
         source=source,
+        arrive_from=text_field(record, "arrive_from", required=False),
+        arrive_until=text_field(record, "arrive_until", required=False),
+        services=services,
     )
     if day is not None and booking.date != day:
         raise InputError(f"date {booking.date} is not the requested day {day}")
@@ -221,6 +269,7 @@ def validate_rows(
     derive_id: bool,
     day: date | None = None,
     unit: str = "line",
+    services: Collection[str] = (),
 ) -> tuple[list[tuple[int, Booking]], list[tuple[int, str]]]:
     """``(good rows, errors)``: every row validated, a repeated booking id is an error.
 
@@ -233,7 +282,12 @@ def validate_rows(
     for ref, record in rows:
         try:
             booking = booking_from_record(
-                record, office_id=office_id, source=source, derive_id=derive_id, day=day
+                record,
+                office_id=office_id,
+                source=source,
+                derive_id=derive_id,
+                day=day,
+                services=services,
             )
         except InputError as exc:
             errors.append((ref, str(exc)))
@@ -253,7 +307,9 @@ def validate_rows(
     return good, errors
 
 
-def read_booking_csv(path: Path, *, office_id: str) -> list[tuple[int, Booking]]:
+def read_booking_csv(
+    path: Path, *, office_id: str, services: Collection[str] = ()
+) -> list[tuple[int, Booking]]:
     """Parse and validate a bookings spreadsheet; every error is collected with its line number.
 
     Raises :class:`BookingImportError` listing every bad row (nothing is
@@ -265,7 +321,9 @@ def read_booking_csv(path: Path, *, office_id: str) -> list[tuple[int, Booking]]
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     records = read_csv_records(raw, label=str(path))
-    good, errors = validate_rows(records, office_id=office_id, source="csv", derive_id=True)
+    good, errors = validate_rows(
+        records, office_id=office_id, source="csv", derive_id=True, services=services
+    )
     if errors:
         raise BookingImportError(errors)
     return good

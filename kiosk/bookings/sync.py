@@ -9,17 +9,19 @@ in one of two formats chosen by the ``Content-Type`` of the answer:
                      "service": "KTP-el", "status": "valid"}, …]}
 
   ``id``, ``date`` and ``name`` are required strings; ``service``,
-  ``status`` (``valid`` or ``cancelled``, default ``valid``) and
-  ``office_id`` are optional strings (``null`` counts as absent). Unknown
+  ``status`` (``valid`` or ``cancelled``, default ``valid``), ``office_id``
+  and the arrival window ``arrive_from`` / ``arrive_until`` (local ``HH:MM``)
+  are optional strings (``null`` counts as absent). Unknown
   keys are ignored so the booking system can add fields.
 
 * ``text/csv`` (or ``application/csv``): read by the same reader as a
   spreadsheet import (:func:`kiosk.bookings.rows.read_csv_records`):
-  ``date`` and ``name`` required, ``id``, ``service``, ``office_id`` and
-  ``status`` optional, unknown columns an error. A row without ``id`` gets
+  ``date`` and ``name`` required, ``id``, ``service``, ``office_id``,
+  ``status``, ``arrive_from`` and ``arrive_until`` optional, unknown columns an error. A row without ``id`` gets
   the same stable derived id as a spreadsheet import.
 
-Every row is validated (name, service, date, id, status, office and the
+Every row is validated (name, service — one of the configured services when
+``services`` is given —, arrival window, date, id, status, office and the
 requested day); one bad row rejects the whole list. The list is then merged
 all-or-nothing in one transaction by the merge rule of
 :mod:`kiosk.bookings.merge`: new bookings are added, identical ones left
@@ -47,6 +49,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -133,6 +136,7 @@ def sync_day_list(
     deadline_s: float = 60.0,
     max_bytes: int = MAX_SYNC_BYTES,
     state_path: Path | None = None,
+    services: Collection[str] = (),
 ) -> SyncResult:
     """Fetch ``day``'s bookings for ``office_id`` and merge them all-or-nothing.
 
@@ -206,7 +210,13 @@ def sync_day_list(
         header = "; ".join(msg for _, msg in exc.errors)
         return failed(f"day list not synced: the CSV day list has {header}; {_KEPT}")
     good, errors = validate_rows(
-        rows, office_id=office_id, source=SYNC_SOURCE, derive_id=fmt == "csv", day=day, unit=unit
+        rows,
+        office_id=office_id,
+        source=SYNC_SOURCE,
+        derive_id=fmt == "csv",
+        day=day,
+        unit=unit,
+        services=services,
     )
     if errors:
         first = "; ".join(f"row {n}: {msg}" for n, msg in errors[:3])

@@ -11,7 +11,13 @@ from typing import Any
 
 import click
 
-from kiosk.cli.codes import booking_issue, booking_verify, issue_signed
+from kiosk.cli.codes import (
+    booking_issue,
+    booking_verify,
+    checked_service,
+    checked_window,
+    issue_signed,
+)
 from kiosk.cli.common import business_today, config_option, load, open_database, open_effective
 from kiosk.errors import ConfigError
 
@@ -30,25 +36,44 @@ def booking() -> None:
 @config_option
 @click.option("--date", "day", required=True, help="Booking date, YYYY-MM-DD.")
 @click.option("--name", required=True, help="Citizen's name.")
-@click.option("--service", default="", help="Service, e.g. KTP-el.")
-def booking_add(config_path: Path | None, day: str, name: str, service: str) -> None:
+@click.option("--service", default="", help="Service, e.g. KTP-EL (a configured service).")
+@click.option("--arrive-from", default="", help="Start of the arrival window, HH:MM.")
+@click.option("--arrive-until", default="", help="End of the arrival window, HH:MM.")
+def booking_add(
+    config_path: Path | None,
+    day: str,
+    name: str,
+    service: str,
+    arrive_from: str,
+    arrive_until: str,
+) -> None:
     """Add a booking; the last output line is its QR payload text."""
-    from kiosk.bookings import clean_name, clean_service, new_booking_id, parse_date
+    from kiosk.bookings import clean_name, new_booking_id, parse_date
     from kiosk.storage import Booking
     from kiosk.storage import repository as repo
 
     config = load(config_path)
     if config.private_key_path is not None:
-        signed, text = issue_signed(config, day=day, name=name, service=service)
+        signed, text = issue_signed(
+            config,
+            day=day,
+            name=name,
+            service=service,
+            arrive_from=arrive_from,
+            arrive_until=arrive_until,
+        )
         click.echo(f"booking {signed.id} for {signed.date} ({signed.service}) signed")
         click.echo(text)
         return
+    window = checked_window(arrive_from, arrive_until)
     new = Booking(
         id=new_booking_id(),
         office_id=config.site.office_id,
         date=parse_date(day),
         name=clean_name(name),
-        service=clean_service(service),
+        service=checked_service(config, service),
+        arrive_from=window[0],
+        arrive_until=window[1],
     )
     with open_database(config) as db, db.transaction() as conn:
         repo.insert_booking(conn, new)
@@ -60,11 +85,14 @@ def booking_add(config_path: Path | None, day: str, name: str, service: str) -> 
 @config_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def booking_import(config_path: Path | None, file: Path) -> None:
-    """Import bookings from a CSV (columns date,name[,service,id,status]); all or nothing."""
+    """Import bookings from a CSV; all or nothing.
+
+    Columns date,name[,service,id,status,office_id,arrive_from,arrive_until].
+    """
     from kiosk.bookings import import_bookings, read_booking_csv
 
     config = load(config_path)
-    rows = read_booking_csv(file, office_id=config.site.office_id)
+    rows = read_booking_csv(file, office_id=config.site.office_id, services=tuple(config.services))
     with open_database(config) as db, db.transaction() as conn:
         added, unchanged = import_bookings(conn, rows)
     click.echo(f"{file}: {added} booking(s) added, {unchanged} already present")
@@ -117,6 +145,7 @@ def booking_sync(config_path: Path | None, day: str | None) -> None:
             read_timeout=src.read_timeout_s,
             retries=src.retries,
             state_path=config.data_dir / src.sync_state_file,
+            services=tuple(config.services),
         )
     if not result.ok:
         click.echo(f"sync failed, the last good list is kept: {result.error}", err=True)

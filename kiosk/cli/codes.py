@@ -7,7 +7,7 @@ join the ``booking`` group of :mod:`kiosk.cli.bookings`.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import click
@@ -26,12 +26,50 @@ def service_code(config: Config, service: str) -> str:
     return code or config.bookings.default_service
 
 
-def issue_signed(config: Config, *, day: str, name: str, service: str) -> tuple[Booking, str]:
-    """Store a booking and return it with its signed QR text."""
+def checked_service(config: Config, service: str, *, option: str = "--service") -> str:
+    """``service`` as given, refused (naming ``option``) when it is not a configured service."""
+    from kiosk.bookings import check_service, clean_service
+
+    try:
+        return check_service(clean_service(service), tuple(config.services))
+    except InputError as exc:
+        raise InputError(f"{option}: {exc}") from None
+
+
+def checked_window(arrive_from: str, arrive_until: str) -> tuple[str | None, str | None]:
+    """The ``--arrive-from`` / ``--arrive-until`` window as ``HH:MM`` texts."""
+    from kiosk.bookings import parse_window
+
+    try:
+        return parse_window(arrive_from, arrive_until)
+    except InputError as exc:
+        raise InputError(f"--arrive-from/--arrive-until: {exc}") from None
+
+
+def _clock(text: str | None) -> time | None:
+    return time.fromisoformat(text) if text else None
+
+
+def issue_signed(
+    config: Config,
+    *,
+    day: str,
+    name: str,
+    service: str,
+    arrive_from: str = "",
+    arrive_until: str = "",
+) -> tuple[Booking, str]:
+    """Store a booking and return it with its signed QR text.
+
+    With an arrival window the code is signed in the version that carries it
+    (``docs/booking-code.md``); without, in the version codes were printed in before.
+    """
     from kiosk.bookings import new_booking_id
     from kiosk.domain.bookingcode import sign_code
     from kiosk.keys import load_private_key
 
+    checked_service(config, service)
+    window = checked_window(arrive_from, arrive_until)
     key_path = config.private_key_path
     if key_path is None:
         raise ConfigError(
@@ -46,6 +84,8 @@ def issue_signed(config: Config, *, day: str, name: str, service: str) -> tuple[
         name=clean_name(name),
         service=service_code(config, service),
         source="issued",
+        arrive_from=window[0],
+        arrive_until=window[1],
     )
     text = sign_code(
         office_id=new.office_id,
@@ -53,6 +93,8 @@ def issue_signed(config: Config, *, day: str, name: str, service: str) -> tuple[
         service=new.service,
         valid_from=new.date,
         private_key=private_key,
+        arrive_from=_clock(new.arrive_from),
+        arrive_until=_clock(new.arrive_until),
     )
     with open_database(config) as db, db.transaction() as conn:
         repo.insert_booking(conn, new)
@@ -66,6 +108,8 @@ def issue_signed(config: Config, *, day: str, name: str, service: str) -> tuple[
     "--name", required=True, help="Citizen's name (printed on the ticket, not in the code)."
 )
 @click.option("--service", default="", help="Service code, e.g. KTP-EL.")
+@click.option("--arrive-from", default="", help="Start of the arrival window, HH:MM.")
+@click.option("--arrive-until", default="", help="End of the arrival window, HH:MM.")
 @click.option(
     "--out",
     "out_dir",
@@ -74,14 +118,27 @@ def issue_signed(config: Config, *, day: str, name: str, service: str) -> tuple[
     help="Folder for the printable ticket (default: DATA/tickets).",
 )
 def booking_issue(
-    config_path: Path | None, day: str, name: str, service: str, out_dir: Path | None
+    config_path: Path | None,
+    day: str,
+    name: str,
+    service: str,
+    arrive_from: str,
+    arrive_until: str,
+    out_dir: Path | None,
 ) -> None:
     """Sign a booking and write a printable ticket (PNG and PDF); last line: the QR text."""
     from kiosk.domain.bookingcode import short_code
     from kiosk.tickets import render_ticket, write_ticket
 
     config = load(config_path)
-    new, text = issue_signed(config, day=day, name=name, service=service)
+    new, text = issue_signed(
+        config,
+        day=day,
+        name=name,
+        service=service,
+        arrive_from=arrive_from,
+        arrive_until=arrive_until,
+    )
     ticket = render_ticket(
         qr_text=text,
         name=new.name,

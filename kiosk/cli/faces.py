@@ -51,12 +51,21 @@ def faces_check(config_path: Path | None) -> None:
     help="Who recorded the staff member's written consent (default: cli:<your user name>).",
 )
 @click.option("--replace", is_flag=True, help="Replace the encodings held instead of adding.")
+@click.option(
+    "--jitters",
+    type=click.IntRange(1, 20),
+    default=1,
+    show_default=True,
+    help="Encode each photo this many times, randomly shifted and mirrored, and average "
+    "(slower; see bench/recognition.py).",
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def faces_enroll(
     config_path: Path | None,
     name: str,
     consent_by: str | None,
     replace: bool,
+    jitters: int,
     files: tuple[Path, ...],
 ) -> None:
     """Enrol 1–5 photos of one staff member (all accepted or none).
@@ -81,7 +90,7 @@ def faces_enroll(
         sys.exit(1)
     with open_database(config) as db:
         result = FaceRegistry(config, db).enroll(
-            name, photos, consent_by=_actor(consent_by), replace=replace
+            name, photos, consent_by=_actor(consent_by), replace=replace, jitters=jitters
         )
     for v in result.verdicts:
         if v.ok and result.ok:
@@ -251,7 +260,11 @@ def faces_roster() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--by", "actor", default=None, help="Who imports.")
 def roster_import(config_path: Path | None, file: Path, actor: str | None) -> None:
-    """Import FILE.csv with the columns date,name (all rows or none)."""
+    """Import FILE.csv with the columns date,name[,start,end] (all rows or none).
+
+    start and end (HH:MM, local time) make the day a shift; an end before the start crosses
+    midnight (22:00,06:00 belongs to the date it starts on). Re-importing a day updates its
+    times."""
     from kiosk.faces.registry import FaceRegistry
 
     config = load(config_path)

@@ -248,7 +248,8 @@ def booking_problem(facts: BookingFacts, policy: Policy, now: datetime) -> Decis
     if facts.admitted_at is not None:
         last = facts.last_admitted_at or facts.admitted_at
         again = last + timedelta(minutes=policy.reentry_min_minutes)
-        if now < again:
+        # 0 = no minimum; ``now`` may even precede ``last`` when gates race for one code.
+        if policy.reentry_min_minutes and now < again:
             return _deny(
                 Reason.REENTRY_TOO_SOON, again_at=again.astimezone(policy.zone).strftime("%H:%M")
             )

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from kiosk.config import Config
+from kiosk.domain.attendance import parse_hhmm
 from kiosk.errors import InputError
 from kiosk.faces.engine import Box, FaceStack, Image, load_engine
 from kiosk.faces.matcher import EMPTY_GALLERY, Gallery, Match
@@ -35,6 +36,7 @@ from kiosk.storage import staff as store
 log = logging.getLogger(__name__)
 
 MAX_PHOTOS = 5
+MAX_JITTERS = 20
 SAME_PERSON_MAX = 0.6
 """Photos of one enrolment must all be within the library's own tolerance of each other."""
 NAME_MAX = 80
@@ -156,13 +158,15 @@ class FaceRegistry:
         *,
         consent_by: str,
         replace: bool = False,
+        jitters: int = 1,
     ) -> Enrolment:
         """Check every photo and store their encodings — all of them or none.
 
         Creates the staff member when new and records the consent (now, ``consent_by``).
         A photo is refused when it has no face, several faces, a face too small or too
         blurred, when the photos show different people, or when the face is already
-        enrolled as somebody else.
+        enrolled as somebody else. ``jitters`` (1–20) as for
+        :func:`~kiosk.faces.quality.check_photo` (``bench/recognition.py`` measures it).
         """
         name = clean_name(name)
         consent_by = (consent_by or "").strip()
@@ -170,6 +174,8 @@ class FaceRegistry:
             raise InputError("who recorded the consent is required (1–64 characters)")
         if not 1 <= len(photos) <= MAX_PHOTOS:
             raise InputError(f"enrol 1 to {MAX_PHOTOS} photos per staff member")
+        if not 1 <= jitters <= MAX_JITTERS:
+            raise InputError(f"jitters must be 1 to {MAX_JITTERS}")
         s = self.settings
         verdicts = [
             check_photo(
@@ -178,6 +184,7 @@ class FaceRegistry:
                 name=label,
                 min_face_px=s.min_face_px,
                 min_sharpness=s.min_sharpness,
+                jitters=jitters,
             )
             for label, rgb in photos
         ]
@@ -351,7 +358,9 @@ class FaceRegistry:
 
     # -- roster ----------------------------------------------------------------------
     def import_roster(self, path: Path, *, actor: str) -> tuple[int, int]:
-        """Import a duty roster CSV (``date,name``); all rows or none. Returns (rows, new)."""
+        """Import a duty roster CSV (``date,name`` and optionally ``start,end`` as ``HH:MM``, an
+        end before the start crossing midnight; both empty = a whole-day duty); all rows or
+        none. Returns (rows, new)."""
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
@@ -368,7 +377,7 @@ class FaceRegistry:
         reader.fieldnames = fields
         with self.db.transaction(write=False) as conn:
             people = {n.casefold(): i for i, n in store.staff_names(conn).items()}
-        rows: list[tuple[date, int]] = []
+        rows: list[store.RosterRow] = []
         errors: list[str] = []
         for row in reader:
             line = reader.line_num
@@ -381,7 +390,15 @@ class FaceRegistry:
             if name.casefold() not in people:
                 errors.append(f"line {line}: no staff member {name!r}")
                 continue
-            rows.append((day, people[name.casefold()]))
+            try:
+                times = _shift_times(row.get("start"), row.get("end"))
+            except ValueError as exc:
+                errors.append(f"line {line}: {exc}")
+                continue
+            if times is None:
+                rows.append((day, people[name.casefold()]))
+            else:
+                rows.append((day, people[name.casefold()], *times))
         if errors:
             raise InputError(
                 f"{origin}: {len(errors)} row(s) have errors; nothing was imported:\n  "
@@ -391,3 +408,16 @@ class FaceRegistry:
             added = store.add_roster(conn, rows)
             repo.add_audit(conn, actor, "roster_imported", details=f"{len(rows)} rows, {added} new")
         return len(rows), added
+
+
+def _shift_times(start: str | None, end: str | None) -> tuple[int, int] | None:
+    """A roster row's ``start,end`` as minutes (``None``: both empty, a whole-day duty)."""
+    start, end = (start or "").strip(), (end or "").strip()
+    if not start and not end:
+        return None
+    if not start or not end:
+        raise ValueError("a shift needs both start and end (HH:MM), or neither")
+    first, last = parse_hhmm(start), parse_hhmm(end)
+    if first == last:
+        raise ValueError("a shift must end at another time than it starts")
+    return first, last

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from kiosk.config import Config
@@ -38,7 +38,14 @@ HEADER = (
     "on_duty",
     "absent_on_duty",
     "refused",
+    "shift",
+    "early_leave",
 )
+"""Columns; ``shift`` is ``HH:MM-HH:MM`` for a timed roster entry (empty for a whole-day
+duty or none), ``early_leave`` compares the last clock-out with the shift's end."""
+
+NEAR = timedelta(days=1)
+"""Marks and shifts read around a period: a night shift clocks out on the next calendar day."""
 
 
 def attendance_policy(config: Config) -> AttendancePolicy:
@@ -75,6 +82,8 @@ class Report:
                 _yes(r.on_duty),
                 _yes(r.absent_on_duty),
                 str(r.refused),
+                r.shift.label() if r.shift else "",
+                _yes(r.early_leave),
             )
             for r in self.rows
         ]
@@ -92,12 +101,14 @@ class Report:
                     "late": 0,
                     "on_duty": 0,
                     "absent_on_duty": 0,
+                    "early_leave": 0,
                 },
             )
             t["present"] += r.present
             t["late"] += r.late
             t["on_duty"] += r.on_duty
             t["absent_on_duty"] += r.absent_on_duty
+            t["early_leave"] += r.early_leave
         return sorted(out.values(), key=lambda t: (str(t["name"]).casefold(), t["staff_id"]))
 
     def csv_bytes(self) -> bytes:
@@ -125,10 +136,11 @@ def day_report(config: Config, db: Any, day: date, *, actor: str) -> Report:
     policy = attendance_policy(config)
     with db.transaction() as conn:
         names = store.staff_names(conn)
-        marks = _marks(store.marks_between(conn, day, day))
+        marks = _marks(store.marks_between(conn, day - NEAR, day + NEAR))
         duty = [sid for _, sid in store.roster_between(conn, day, day)]
+        shifts = store.shifts_between(conn, day - NEAR, day + NEAR)
         repo.add_audit(conn, actor, "attendance_report", details=f"day {day.isoformat()}")
-    rows = day_records(day, names, marks, duty, policy)
+    rows = day_records(day, names, marks, duty, policy, shifts)
     return Report(f"attendance {day.isoformat()}", day, day, rows, policy)
 
 
@@ -146,10 +158,11 @@ def month_report(config: Config, db: Any, year: int, month: int, *, actor: str) 
     days = month_days(year, month)
     with db.transaction() as conn:
         names = store.staff_names(conn)
-        marks = _marks(store.marks_between(conn, days[0], days[-1]))
+        marks = _marks(store.marks_between(conn, days[0] - NEAR, days[-1] + NEAR))
         roster = store.roster_between(conn, days[0], days[-1])
+        shifts = store.shifts_between(conn, days[0] - NEAR, days[-1] + NEAR)
         repo.add_audit(conn, actor, "attendance_report", details=f"month {year:04d}-{month:02d}")
-    rows = month_records(year, month, names, marks, roster, policy)
+    rows = month_records(year, month, names, marks, roster, policy, shifts)
     return Report(f"attendance {year:04d}-{month:02d}", days[0], days[-1], rows, policy)
 
 
@@ -161,10 +174,11 @@ def board(config: Config, db: Any, day: date) -> list[dict[str, Any]]:
     policy = attendance_policy(config)
     with db.transaction(write=False) as conn:
         names = store.staff_names(conn)
-        marks = _marks(store.marks_between(conn, day, day))
+        marks = _marks(store.marks_between(conn, day - NEAR, day + NEAR))
         duty = [sid for _, sid in store.roster_between(conn, day, day)]
+        shifts = store.shifts_between(conn, day - NEAR, day + NEAR)
     out = []
-    for r in day_records(day, names, marks, duty, policy):
+    for r in day_records(day, names, marks, duty, policy, shifts):
         if r.absent_on_duty:
             state = "absent_on_duty"
         elif r.first_in is None:
@@ -181,6 +195,8 @@ def board(config: Config, db: Any, day: date) -> list[dict[str, Any]]:
                 "in": _hhmm(r.first_in, policy),
                 "out": _hhmm(r.last_out, policy),
                 "late": r.late,
+                "early_leave": r.early_leave,
+                "shift": r.shift.label() if r.shift else None,
                 "on_duty": r.on_duty,
                 "refused": r.refused,
             }

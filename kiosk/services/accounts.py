@@ -42,8 +42,8 @@ from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from kiosk.errors import InputError, KioskError
-from kiosk.passwords import password_problem
+from kiosk.errors import KioskError, LocalizedInputError
+from kiosk.passwords import N_, password_refusal
 from kiosk.storage import Backend, Connection
 from kiosk.storage import accounts as store
 from kiosk.storage import repository as repo
@@ -162,9 +162,11 @@ def normalize_username(name: str) -> str:
 def check_username(name: str) -> str:
     username = normalize_username(name)
     if not _USERNAME.match(username):
-        raise InputError(
-            "user name must be 2–32 characters: letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
+        raise LocalizedInputError(
+            N_(
+                "user name must be 2–32 characters: letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
         )
     return username
 
@@ -204,13 +206,13 @@ class Accounts:
     def add_user(self, username: str, role: str, password: str, *, actor: str) -> store.User:
         name = check_username(username)
         if role not in ROLES:
-            raise InputError(f"role must be one of {', '.join(ROLES)}")
+            raise LocalizedInputError(N_("role must be one of {roles}"), roles=", ".join(ROLES))
         self._check_password(password, name)
         hashed = generate_password_hash(password, method="scrypt")
         now = self.clock()
         with self.db.transaction() as conn:
             if store.user_by_name(conn, name) is not None:
-                raise InputError(f"user {name!r} already exists")
+                raise LocalizedInputError(N_("user {name!r} already exists"), name=name)
             store.insert_user(conn, name, role, hashed, now)
             repo.add_audit(conn, actor, "user_added", subject=f"user:{name}", details=role, now=now)
             user = store.user_by_name(conn, name)
@@ -225,9 +227,9 @@ class Accounts:
         now = self.clock()
         with self.db.transaction() as conn:  # BEGIN IMMEDIATE: two setups cannot both win
             if store.active_admins(conn) > 0:
-                raise InputError("the administrator already exists — log in instead")
+                raise LocalizedInputError(N_("the administrator already exists — log in instead"))
             if store.user_by_name(conn, name) is not None:
-                raise InputError(f"user {name!r} already exists")
+                raise LocalizedInputError(N_("user {name!r} already exists"), name=name)
             store.insert_user(conn, name, "admin", hashed, now)
             repo.add_audit(conn, name, "setup_admin_created", subject=f"user:{name}", now=now)
             user = store.user_by_name(conn, name)
@@ -242,7 +244,7 @@ class Accounts:
                 user.role == "admin" and not user.disabled and store.active_admins(conn) <= 1
             )
             if disabled and last_admin:
-                raise InputError("cannot disable the last administrator")
+                raise LocalizedInputError(N_("cannot disable the last administrator"))
             store.set_disabled(conn, user.id, disabled)
             if disabled:
                 store.end_user_sessions(conn, user.id, now)
@@ -251,7 +253,7 @@ class Accounts:
 
     def set_role(self, username: str, role: str, *, actor: str) -> None:
         if role not in ROLES:
-            raise InputError(f"role must be one of {', '.join(ROLES)}")
+            raise LocalizedInputError(N_("role must be one of {roles}"), roles=", ".join(ROLES))
         now = self.clock()
         with self.db.transaction() as conn:
             user = self._existing(conn, username)
@@ -259,7 +261,7 @@ class Accounts:
                 user.role == "admin" and not user.disabled and store.active_admins(conn) <= 1
             )
             if role != "admin" and last_admin:
-                raise InputError("cannot demote the last administrator")
+                raise LocalizedInputError(N_("cannot demote the last administrator"))
             store.set_role(conn, user.id, role)
             store.end_user_sessions(conn, user.id, now)
             repo.add_audit(
@@ -281,15 +283,17 @@ class Accounts:
     def _existing(self, conn: object, username: str) -> store.User:
         user = store.user_by_name(conn, normalize_username(username))
         if user is None:
-            raise InputError(f"no user named {normalize_username(username)!r}")
+            raise LocalizedInputError(
+                N_("no user named {name!r}"), name=normalize_username(username)
+            )
         return user
 
     @staticmethod
     def _check_password(password: str, username: str) -> None:
         if not isinstance(password, str):
-            raise InputError("password is required")
-        if problem := password_problem(password, username=username):
-            raise InputError(problem)
+            raise LocalizedInputError(N_("password is required"))
+        if refusal := password_refusal(password, username=username):
+            raise LocalizedInputError(refusal[0], **refusal[1])
 
     # -- login -------------------------------------------------------------
     def authenticate(self, username: str, password: str, *, remote: str | None = None) -> Identity:

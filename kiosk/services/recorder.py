@@ -337,7 +337,11 @@ class Recorder:
         day = entry.business_date
         if decision.outcome is Outcome.ADMITTED:
             earlier = staff_store.counted_marks_since(conn, staff.staff_id, day - timedelta(days=1))
-            mark = classify(now, earlier, attendance_policy(self._config()))
+            # A night shift started yesterday owns this morning's clock-out (see attendance).
+            shifts = staff_store.shifts_between(
+                conn, day - timedelta(days=1), day + timedelta(days=1), staff_id=staff.staff_id
+            )
+            mark = classify(now, earlier, attendance_policy(self._config()), shifts)
         if mark is not Mark.REPEAT:
             staff_store.add_mark(
                 conn,

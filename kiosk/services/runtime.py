@@ -19,6 +19,7 @@ from kiosk.services.attendance import AttendanceService
 from kiosk.services.devices import Devices, MissingCamera, Simulator, open_devices
 from kiosk.services.gate import GateResult, GateService
 from kiosk.services.health import alert, device_alerts, gate_alerts
+from kiosk.services.receipts import ReceiptService
 from kiosk.services.retention import PurgeResult, purge_expired
 from kiosk.services.safemode import SafeMode, database_damage, enter_safe_mode
 from kiosk.services.scanner import Scanner
@@ -45,6 +46,8 @@ class Kiosk:
     """Staff face attendance (status disabled / unavailable / ok; never stops the gate)."""
     base_config: Config | None = None
     """The file's configuration; ``config`` is the effective one (file + admin settings)."""
+    receipts: ReceiptService | None = None
+    """Queue-number receipts (``None``: no printer); faults are alerts, never gate faults."""
     _settings_version: str | None = field(default=None, repr=False)
     _settings_checked: float = field(default=0.0, repr=False)
 
@@ -87,6 +90,9 @@ class Kiosk:
         kiosk = cls(config, db, devices, gate, safe_mode=safe_mode, base_config=base)
         kiosk._settings_version = version
         kiosk.attendance = AttendanceService.start(config, db, gate)  # reports, never raises
+        kiosk.receipts = ReceiptService.start(config)
+        if kiosk.receipts is not None:
+            gate.listeners.append(kiosk.receipts.on_result)
         return kiosk
 
     def start_background(self) -> None:
@@ -168,6 +174,8 @@ class Kiosk:
         self.gate.apply_config(config)
         if self.attendance is not None:
             self.attendance.config = config
+        if self.receipts is not None:
+            self.receipts.config = config
 
     def alerts(self) -> list[dict[str, Any]]:
         """Open problems for the officer console (safe mode, devices, clock, storage, disk)."""
@@ -178,6 +186,8 @@ class Kiosk:
                 f"{self.safe_mode.restore_hint}"
             )
             alerts.insert(0, alert("error", "safe_mode", message))
+        if self.receipts is not None and (printer := self.receipts.alert()) is not None:
+            alerts.append(printer)
         return alerts
 
     def purge_expired(self) -> PurgeResult | None:
@@ -253,6 +263,7 @@ class Kiosk:
             read_timeout=src.read_timeout_s,
             retries=src.retries,
             state_path=self.config.data_dir / src.sync_state_file,
+            services=tuple(self.config.services),
         )
         if result.ok:
             log.info("booking list for %s synced: %s bookings", day, result.total)
@@ -266,6 +277,8 @@ class Kiosk:
         self.background.clear()
         if self.attendance is not None:
             self.attendance.stop()  # ends the face worker process
+        if self.receipts is not None:
+            self.receipts.stop()
         self.devices.close()
         self.gate.close()
         self.db.close()

@@ -47,6 +47,21 @@ EDITABLE: tuple[Setting, ...] = (
 BY_KEY = {s.key: s for s in EDITABLE}
 
 
+class SettingsInvalid(InputError):
+    """Values the configuration schema refused; nothing was stored.
+
+    ``str(exc)`` is the English text of ``kiosk check-config``; ``problems`` holds each
+    refusal as ``(field, error type, context, input, English message)`` for a page that
+    words it in its own language.
+    """
+
+    def __init__(
+        self, text: str, problems: tuple[tuple[str, str, dict[str, object], object, str], ...]
+    ) -> None:
+        super().__init__(text)
+        self.problems = problems
+
+
 def current_value(config: Config, key: str) -> Any:
     setting = BY_KEY[key]
     return getattr(getattr(config, setting.section), setting.field)
@@ -87,6 +102,23 @@ def version(db: Backend) -> str:
     return store.settings_version(db.connection())
 
 
+def _plain(value: Any) -> Any:
+    """A setting's value as JSON holds it (a tuple of days becomes a list)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def changed_values(details: str | None) -> tuple[Any, Any] | None:
+    """``(old, new)`` from a ``setting_changed`` audit row (``None`` for rows from before
+    the old value was kept, which hold only the new value)."""
+    try:
+        data = json.loads(details or "")
+    except ValueError:
+        return None
+    if isinstance(data, dict) and set(data) == {"old", "new"}:
+        return data["old"], data["new"]
+    return None
+
+
 def save(db: Backend, base: Config, changes: dict[str, Any], *, who: str, now: datetime) -> Config:
     """Validate ``changes`` (with the other overrides) and store them; the new effective config.
 
@@ -102,16 +134,15 @@ def save(db: Backend, base: Config, changes: dict[str, Any], *, who: str, now: d
         config = apply_overrides(base, merged)
     except ConfigError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines()[1:]]
-        raise InputError("; ".join(lines) or str(exc)) from None
+        raise SettingsInvalid("; ".join(lines) or str(exc), exc.problems) from None
     before = effective_config(db, base)
     with db.transaction() as conn:
         for key in changes:
-            value = current_value(config, key)
-            if value == current_value(before, key):
+            value, old = _plain(current_value(config, key)), _plain(current_value(before, key))
+            if value == old:
                 continue  # unchanged: nothing to store or audit
-            if isinstance(value, tuple):
-                value = list(value)
             text = json.dumps(value)
             store.put_setting(conn, key, text, who, now)
-            repo.add_audit(conn, who, "setting_changed", subject=key, details=text, now=now)
+            details = json.dumps({"old": old, "new": value})
+            repo.add_audit(conn, who, "setting_changed", subject=key, details=details, now=now)
     return config

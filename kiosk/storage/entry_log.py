@@ -29,6 +29,7 @@ class LogFilter:
     until_utc: datetime | None = None
     search: str | None = None
     last_day: date | None = None  # a range of days (CSV export), ``day`` … ``last_day``
+    service: str | None = None  # a service code (``KTP-EL``); entries store the upper-case code
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ def _where(f: LogFilter) -> tuple[str, list[Any]]:
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
+    if f.service:
+        clauses.append("UPPER(e.service) = ?")
+        params.append(f.service.strip().upper())
     if f.since_utc is not None:
         clauses.append("e.ts_utc >= ?")
         params.append(utc_now_text(f.since_utc))

@@ -27,6 +27,10 @@ class Booking:
     service: str = ""
     status: str = "valid"
     source: str = "manual"
+    arrive_from: str | None = None
+    """Start of the optional arrival window, local ``HH:MM``."""
+    arrive_until: str | None = None
+    """End of the optional arrival window, local ``HH:MM``."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ def _booking(row: Row) -> Booking:
         service=row["service"],
         status=row["status"],
         source=row["source"],
+        arrive_from=row["arrive_from"],
+        arrive_until=row["arrive_until"],
     )
 
 
@@ -73,8 +79,8 @@ def get_booking(conn: Connection, booking_id: str) -> Booking | None:
 
 def insert_booking(conn: Connection, booking: Booking) -> None:
     conn.execute(
-        "INSERT INTO bookings (id, office_id, service, date, name, status, source, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO bookings (id, office_id, service, date, name, status, source, created_at, "
+        "arrive_from, arrive_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             booking.id,
             booking.office_id,
@@ -84,6 +90,8 @@ def insert_booking(conn: Connection, booking: Booking) -> None:
             booking.status,
             booking.source,
             utc_now_text(),
+            booking.arrive_from,
+            booking.arrive_until,
         ),
     )
 
@@ -323,14 +331,16 @@ def latest_calibration(conn: Connection, gate_id: str) -> Calibration | None:
 def update_booking(conn: Connection, booking: Booking) -> None:
     """Apply the booking system's current date, name, service and status to a stored booking."""
     conn.execute(
-        "UPDATE bookings SET date = ?, name = ?, service = ?, status = ?, source = ? "
-        "WHERE id = ? AND office_id = ?",
+        "UPDATE bookings SET date = ?, name = ?, service = ?, status = ?, source = ?, "
+        "arrive_from = ?, arrive_until = ? WHERE id = ? AND office_id = ?",
         (
             booking.date.isoformat(),
             booking.name,
             booking.service,
             booking.status,
             booking.source,
+            booking.arrive_from,
+            booking.arrive_until,
             booking.id,
             booking.office_id,
         ),

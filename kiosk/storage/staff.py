@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from kiosk.domain.attendance import Shift, hhmm, parse_hhmm
 from kiosk.storage import repository as repo
 from kiosk.storage.base import Connection
 from kiosk.storage.database import utc_now_text
@@ -316,17 +317,65 @@ def count_marks(conn: Connection, staff_id: int) -> int:
 
 
 # -- duty roster ------------------------------------------------------------------
-def add_roster(conn: Connection, rows: Iterable[tuple[date, int]]) -> int:
-    """Add duty days; returns how many were new (existing ones are kept)."""
+RosterRow = tuple[date, int] | tuple[date, int, int | None, int | None]
+"""``(day, staff_id)`` for a whole-day duty, or with ``start_minute, end_minute`` a shift."""
+
+
+def add_roster(conn: Connection, rows: Iterable[RosterRow]) -> int:
+    """Add duty days; returns how many were new. An existing day keeps its row but takes the
+    shift times given (a corrected roster re-imported)."""
     added = 0
-    for day, staff_id in rows:
-        cur = conn.execute(
-            "INSERT INTO duty_roster (business_date, staff_id) VALUES (?, ?) "
-            "ON CONFLICT (business_date, staff_id) DO NOTHING RETURNING staff_id",
-            (day.isoformat(), staff_id),
+    for row in rows:
+        day, staff_id = row[0], row[1]
+        start, end = (row[2], row[3]) if len(row) == 4 else (None, None)
+        if (start is None) != (end is None):
+            raise ValueError("a shift needs both a start and an end")
+        if start is not None and end is not None:
+            Shift(staff_id, day, start, end)  # validates the times
+        times = (
+            hhmm(start) if start is not None else None,
+            hhmm(end) if end is not None else None,
         )
-        added += cur.fetchone() is not None
+        cur = conn.execute(
+            "INSERT INTO duty_roster (business_date, staff_id, shift_start, shift_end) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (business_date, staff_id) DO NOTHING "
+            "RETURNING staff_id",
+            (day.isoformat(), staff_id, *times),
+        )
+        if cur.fetchone() is not None:
+            added += 1
+        else:
+            conn.execute(
+                "UPDATE duty_roster SET shift_start = ?, shift_end = ? "
+                "WHERE business_date = ? AND staff_id = ?",
+                (*times, day.isoformat(), staff_id),
+            )
     return added
+
+
+def shifts_between(
+    conn: Connection, first: date, last: date, *, staff_id: int | None = None
+) -> list[Shift]:
+    """The timed roster entries starting on ``first``…``last`` (of one staff member)."""
+    sql = (
+        "SELECT business_date, staff_id, shift_start, shift_end FROM duty_roster "
+        "WHERE business_date >= ? AND business_date <= ? AND shift_start IS NOT NULL "
+        "AND shift_end IS NOT NULL"
+    )
+    args: tuple[Any, ...] = (first.isoformat(), last.isoformat())
+    if staff_id is not None:
+        sql += " AND staff_id = ?"
+        args += (staff_id,)
+    rows = conn.execute(sql + " ORDER BY business_date, staff_id", args).fetchall()
+    out = []
+    for r in rows:
+        try:
+            out.append(
+                Shift(int(r[1]), date.fromisoformat(r[0]), parse_hhmm(r[2]), parse_hhmm(r[3]))
+            )
+        except ValueError:  # written by hand into the database: a whole-day duty then
+            log.warning("duty_roster %s staff %s: bad shift %r-%r", r[0], r[1], r[2], r[3])
+    return out
 
 
 def roster_between(conn: Connection, first: date, last: date) -> list[tuple[date, int]]:
