@@ -282,7 +282,7 @@ def test_console_words_are_in_the_pages_language(officer_client: Any) -> None:
         assert f'data-reason="{code}"' in page  # one touch per reason on every referral card
     assert "Pendaftaran TNI/Polri" in page and "Tetap izinkan masuk" in page
     english = officer_client.get("/officer?lang=en").get_data(as_text=True)
-    assert "high temperature" in english and "To the officer" in english
+    assert "elevated temperature" in english and "To the officer" in english
 
 
 def test_the_referral_alert_is_a_short_wav_made_by_the_script(
