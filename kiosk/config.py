@@ -47,6 +47,7 @@ from kiosk.config_office import (
     TemperatureConfig,
     Weekday,
 )
+from kiosk.config_sensors import ThermometerConfig
 from kiosk.errors import ConfigError
 
 
@@ -55,6 +56,7 @@ class Config(Section):
     admission: AdmissionConfig = AdmissionConfig()
     temperature: TemperatureConfig = TemperatureConfig()
     hardware: HardwareConfig = HardwareConfig()
+    thermometer: ThermometerConfig = ThermometerConfig()
     printer: PrinterConfig = PrinterConfig()
     bookings: BookingsConfig = BookingsConfig()
     booking_source: BookingSourceConfig = BookingSourceConfig()

@@ -161,12 +161,44 @@ SERVICE_CODE = re.compile(r"^[A-Z0-9-]{1,8}$")
 class TemperatureConfig(Section):
     offset_c: float = Field(
         0.3,
-        ge=-3.0,
-        le=5.0,
-        description="Model offset: body = object + offset + k·(object − ambient).",
+        ge=-4.0,
+        le=4.0,
+        description="Model offset: body = object + offset + k·(object − ambient). The same "
+        "bounds apply to stored calibrations (kiosk/domain/calibration.py).",
     )
     ambient_gain: float = Field(
-        0.19, ge=0.0, le=1.0, description="Model k: weight of the skin-to-air gradient."
+        0.19, ge=0.0, le=0.5, description="Model k: weight of the skin-to-air gradient."
+    )
+    min_estimate_c: float = Field(
+        35.0,
+        ge=33.0,
+        le=36.5,
+        description="Floor: an estimate below it is never 'ok' (the forehead does not fill "
+        "the view): the visitor is asked to come closer and measured again.",
+    )
+    closer_attempts: int = Field(
+        1, ge=0, le=3, description="How often a too-far visitor is asked closer and re-measured."
+    )
+    recheck_max_drop_c: float | None = Field(
+        None,
+        ge=0.1,
+        le=1.0,
+        description="Without a distance sensor: a re-measurement lower than the elevated "
+        "first by more than this counts as not in place (stepped back) and cannot clear it "
+        "(e.g. 0.4; unset: any valid re-measurement at or above the floor may clear it).",
+    )
+    enclosure_offset_c: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="Without a room sensor: how far the thermometer's die runs above the room "
+        "inside the enclosure (die − room, measured at calibration); subtracted from the die.",
+    )
+    ambient_drift_alert_c: float = Field(
+        4.0,
+        ge=1.0,
+        le=15.0,
+        description="Alert when the ambient runs this far above the last calibration's.",
     )
     skin_min_c: float = Field(
         28.0, ge=15.0, le=35.0, description="Below this no person is in view."

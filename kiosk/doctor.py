@@ -103,6 +103,7 @@ def run_checks(
     with _sim_devices(config, devices) as devs:
         checks += [
             _guarded("thermometer", lambda: check_thermometer(config, devs, host)),
+            *_helper_checks(config, devs),
             _guarded("camera", lambda: check_camera(config, devs, host)),
             _guarded("gpio", lambda: check_gpio(config, devs, host)),
         ]
@@ -186,7 +187,19 @@ def _read_thermometer(thermometer: Any, bus: Any, config: Config, where: str) ->
         return fail("thermometer", f"{detail} {where}", "ambient_range")
     pec = "PEC verified" if hw.check_pec else "PEC not checked (hardware.check_pec = false)"
     detail = f"ambient {ambient:.1f} °C, object {obj:.1f} °C {where}, {pec}"
-    return Check("thermometer", True, detail)
+    return Check("thermometer", True, f"{detail}; {config.thermometer.describe()}")
+
+
+def _helper_checks(config: Config, devices: Any) -> list[Check]:
+    """The configured distance / room sensors answer (see kiosk.services.helper_sensors)."""
+    from kiosk.services.helper_sensors import probe_helpers
+
+    return [
+        Check(
+            name, ok, detail, None if ok else FIX["i2c_helper"].format(bus=config.hardware.i2c_bus)
+        )
+        for name, ok, detail in probe_helpers(config, devices)
+    ]
 
 
 def _diagnose(bus: Any, address: int) -> tuple[str, str] | None:

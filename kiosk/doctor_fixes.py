@@ -13,6 +13,9 @@ _BAUD = "set dtparam=i2c_arm_baudrate=50000 in /boot/firmware/config.txt and reb
 _WORD = "the sensor answers an invalid word: check its 3.3 V supply and GND, then power-cycle it"
 _SENSOR = f"check wiring (SDA pin 3, SCL pin 5, 3.3 V) and {_BAUD}"
 FIX = {
+    "i2c_helper": "check the helper sensor's wiring (same I2C bus as the thermometer, 3.3 V, "
+    "SDA pin 3, SCL pin 5), its address ([thermometer] distance_address / room_address) "
+    'and `i2cdetect -y {bus}`; or set it to "none" in [thermometer]',
     # thermometer (keys named after the fault seen on the wire)
     "enable_i2c": "enable I2C: sudo raspi-config nonint do_i2c 0; set "
     "dtparam=i2c_arm_baudrate=50000 in /boot/firmware/config.txt; reboot",

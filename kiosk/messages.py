@@ -62,6 +62,8 @@ MESSAGES: dict[Reason, str] = {
         "The room is too hot or cold to measure. Please see the officer."
     ),
     Reason.TEMPERATURE_RECHECK: N_("Please wait a moment, we will measure again."),
+    Reason.MOVE_CLOSER: N_("Please come a little closer to the thermometer."),
+    Reason.MOVE_BACK: N_("Please move a little back from the thermometer."),
     Reason.FEVER: N_("Elevated temperature — please see the officer."),
     Reason.CAP_REACHED: N_("Today's limit ({cap} people) is reached. Please book online."),
     Reason.SERVICE_CLOSED: N_("The service {name} is closed today. Please come on another day."),

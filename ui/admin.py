@@ -398,6 +398,8 @@ def health() -> Any:
         in_service=k.in_service(),
         checks=checks,
         calibration=k.gate.last_calibration(),
+        calibration_status=k.gate.screening.calibration_status(),
+        optics=k.config.thermometer,
         model=k.gate.model,
         scanner=k.scanner_status(),
         mode=k.config.hardware.mode,

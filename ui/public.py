@@ -149,9 +149,7 @@ def healthz() -> Any:
         devices=devices,
         attendance=k.attendance.status_json() if k.attendance else {"status": "disabled"},
         printer=k.receipts.status() if k.receipts else {"status": "none"},
-        calibration=None
-        if cal is None
-        else {"date": cal.ts.date().isoformat(), "pairs": cal.pairs},  # no names: public
+        calibration=None if cal is None else k.gate.screening.calibration_status(),
         safe_mode=k.safe_mode.as_json() if k.safe_mode is not None else None,
         partition=k.gate.partition.status() if k.gate.partition.enabled else None,
         clock=k.gate.clock_guard.status(),

@@ -51,10 +51,22 @@ def present() -> Any:
     assert qr is not None
     body_c = number(data, "temperature_c", 20.0, 45.0, required=False)
     ambient_c = number(data, "ambient_c", 0.0, 50.0, required=False)
+    distance = number(data, "distance_cm", 0.5, 300.0, required=False)
+    recheck_c = number(data, "recheck_temperature_c", 20.0, 45.0, required=False)
+    recheck_distance = number(data, "recheck_distance_cm", 0.5, 300.0, required=False)
     key = text(data, "idempotency_key", max_len=100, required=False)
     key = key or request.headers.get("Idempotency-Key") or None
     try:
-        result = simulate_present(kiosk(), qr, body_c, ambient_c=ambient_c, idempotency_key=key)
+        result = simulate_present(
+            kiosk(),
+            qr,
+            body_c,
+            ambient_c=ambient_c,
+            idempotency_key=key,
+            distance_cm=distance,
+            recheck_c=recheck_c,
+            recheck_distance_cm=recheck_distance,
+        )
     except NoCodeInView as exc:
         return jsonify(error=str(exc)), 422
     return jsonify(result.as_json(lang()))

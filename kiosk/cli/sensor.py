@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from kiosk.cli.common import config_option, load, open_database
+from kiosk.domain.calibration import REFERENCE_BODY_C, REFERENCE_CASES, fit_problems
 from kiosk.domain.measurement import (
     CalibrationPair,
     MeasurementPolicy,
@@ -51,7 +52,9 @@ def _read_pairs(path: Path) -> list[CalibrationPair]:
 
 
 SIM_ROOMS_C = (22.0, 24.5, 27.0, 29.5, 32.0)
-SIM_BODIES_C = (36.5, 36.9, 36.7, 37.1, 36.6, 37.0, 36.8)
+SIM_BODIES_C = (36.5, 36.6, 36.7, 36.8, 36.9, 37.0, 37.1, 37.2)
+"""Simulated calibration visitors' clinical temperatures, in the order they step up (so the
+operator types 36.5, 36.6, … as a clinical thermometer would show them)."""
 
 
 def _measure_once(config_path: Path | None, visitor: int = 0) -> tuple[float, float]:
@@ -98,7 +101,8 @@ def _measure_once(config_path: Path | None, visitor: int = 0) -> tuple[float, fl
     if reading.state is not ReadingState.OK or reading.object_c is None:
         raise SensorError(f"no stable forehead reading ({reading.state.value}) — try again")
     assert reading.ambient_c is not None
-    return reading.object_c, reading.ambient_c
+    # The pairs hold the ambient the gate will use: the die less the enclosure's warmth.
+    return reading.object_c, round(reading.ambient_c - t.enclosure_offset_c, 2)
 
 
 @click.command()
@@ -158,6 +162,18 @@ def calibrate(
     )
     if fit.worst > 0.5:
         click.echo("warning: a residual above 0.5 °C — check that pair or take more")
+    click.echo(f"what this calibration estimates for a {REFERENCE_BODY_C} °C visitor:")
+    default = EstimationModel(config.temperature.offset_c, config.temperature.ambient_gain)
+    for obj, room in REFERENCE_CASES:
+        click.echo(
+            f"  room {room:4.1f} °C, skin {obj:4.1f} °C → {fit.model.estimate(obj, room):5.2f} °C "
+            f"(configured default {default.estimate(obj, room):5.2f} °C)"
+        )
+    if problems := fit_problems(pairs, fit):
+        raise InputError(
+            "calibration NOT stored — outside the physical bounds "
+            "(kiosk/domain/calibration.py):\n" + "\n".join(f"  - {p}" for p in problems)
+        )
     if not yes and not click.confirm("save this calibration?", default=False):
         click.echo("not saved")
         return

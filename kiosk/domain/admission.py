@@ -42,10 +42,13 @@ Precedence (the first rule that applies wins)
    decision carries ``detail["late"]`` for the officer.
 3. Temperature (everyone but officer priority admissions, whose officer has
    taken responsibility): ``sensor_fault`` → refer; ``ambient_out_of_range``
-   → refer (we refuse to screen); ``no_reading`` → denied (step closer);
-   elevated estimate → ``temperature_recheck`` the first time when the policy
-   asks for a re-measurement, else ``fever`` → refer. Health comes before the
-   cap: a feverish visitor is referred even on a full day.
+   → refer (we refuse to screen); a re-measurement that was not a valid in-place
+   reading (``TemperatureReading.recheck_trusted`` false) → ``fever`` refer (it cannot
+   clear the elevated first reading); ``no_reading`` → denied (step closer: nobody,
+   unstable, too far — estimate below the floor — or too close); elevated estimate
+   → ``temperature_recheck`` the first time when the policy asks for a
+   re-measurement, else ``fever`` → refer. Health comes before the cap: a
+   feverish visitor is referred even on a full day.
 4. Capacity, only when the admission would use a slot: ``cap_reached`` (the
    building-wide cap), then ``service_full`` (the service's own cap), then
    ``places_held`` (a walk-in or slot-using officer admission before the walk-in
@@ -258,6 +261,17 @@ def booking_problem(facts: BookingFacts, policy: Policy, now: datetime) -> Decis
     return None
 
 
+_NO_READING = frozenset(
+    {
+        ReadingState.NO_PERSON,
+        ReadingState.IMPLAUSIBLE,
+        ReadingState.UNSTABLE,
+        ReadingState.TOO_FAR,
+        ReadingState.TOO_CLOSE,
+    }
+)
+
+
 def service_problem(visit: Visit, policy: Policy, now: datetime) -> Decision | None:
     """Rules 2b–2c: a closed service, a booking scanned before its arrival window."""
     rule = policy.service(visit.service_code)
@@ -286,7 +300,10 @@ def temperature_problem(reading: TemperatureReading | None, policy: Policy) -> D
         return _refer(Reason.SENSOR_FAULT)
     if reading.state is ReadingState.AMBIENT_OUT_OF_RANGE:
         return _refer(Reason.AMBIENT_OUT_OF_RANGE, ambient_c=f"{reading.ambient_c:.1f}")
-    if reading.state in (ReadingState.NO_PERSON, ReadingState.IMPLAUSIBLE, ReadingState.UNSTABLE):
+    if reading.first is not None and not reading.recheck_trusted:
+        first = reading.first.estimated_c
+        return _refer(Reason.FEVER, first_c=f"{first:.1f}" if first is not None else "")
+    if reading.state in _NO_READING:
         return _deny(Reason.NO_READING, state=reading.state.value)
     assert reading.estimated_c is not None
     if reading.estimated_c >= policy.fever_threshold_c:

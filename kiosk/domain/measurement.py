@@ -15,13 +15,19 @@ collected so far to :func:`assess`, which answers *wait* or gives the final
    row (or one at the end of ``timeout_s``) make the visit a sensor fault.
 5. After ``timeout_s`` without a stable reading: nobody came → ``NO_PERSON``
    ("step closer"); somebody moved about → ``UNSTABLE``.
+
+With a distance sensor the service hands in only the samples taken while the forehead was
+inside the working range (see :mod:`kiosk.domain.optics`); the others never reach the rules.
+
+:func:`recheck` judges the second measurement of an elevated first one: it clears the
+first only when it is itself a valid, in-place reading.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kiosk.domain.temperature import (
     EstimationModel,
@@ -95,6 +101,48 @@ def assess(
     return TemperatureReading(
         ReadingState.UNSTABLE, reading.object_c, reading.ambient_c, reading.estimated_c
     )
+
+
+@dataclass(frozen=True)
+class RecheckRule:
+    """When a re-measurement may clear an elevated first reading.
+
+    ``distance_range`` (cm, with a distance sensor): the re-measurement's distance must be
+    inside it. Without a distance sensor the gate cannot see the fill fraction: the floor
+    (state OK needs an estimate ≥ ``min_estimate_c``) catches a visitor who stepped far
+    back, but not one just beyond the fill distance. ``max_drop_c`` (opt-in) closes that
+    gap with the physics of stepping back: a forehead leaving full fill reads *lower* at
+    once, while a body's temperature does not fall by ``max_drop_c`` in the seconds between
+    the two measurements; a larger drop counts as "not in place" → refer. With 0.4 °C no
+    body 0.5 °C or more above the threshold is ever cleared — at the price of referring a
+    visitor who really cooled down (came in from the sun) to the officer.
+    """
+
+    max_drop_c: float | None = None
+    distance_range: tuple[float, float] | None = None
+
+
+def recheck(
+    first: TemperatureReading, second: TemperatureReading, rule: RecheckRule
+) -> TemperatureReading:
+    """The re-measurement, marked with the first reading and whether it may clear it.
+
+    Trusted only when it is a valid reading (state OK: skin window, estimate at or above
+    the floor) taken in place (``rule``). An untrusted re-measurement refers the visitor
+    (``fever``) whatever it reads; see :func:`kiosk.domain.admission.temperature_problem`.
+    """
+    trusted = second.state is ReadingState.OK and second.estimated_c is not None
+    if trusted and rule.distance_range is not None:
+        low, high = rule.distance_range
+        trusted = second.distance_cm is not None and low <= second.distance_cm <= high
+    elif (
+        trusted
+        and rule.max_drop_c is not None
+        and first.estimated_c is not None
+        and second.estimated_c is not None
+    ):
+        trusted = first.estimated_c - second.estimated_c <= rule.max_drop_c
+    return replace(second, is_recheck=True, first=first, recheck_trusted=trusted)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,11 @@ class ReadingState(StrEnum):
     IMPLAUSIBLE = "implausible"
     UNSTABLE = "unstable"
     """Somebody was there but the reading never settled (moving, hair, hat)."""
+    TOO_FAR = "too_far"
+    """Skin seen, but the estimate is below the floor (``min_estimate_c``) or the distance
+    sensor says too far: the forehead does not fill the view, the reading is part room."""
+    TOO_CLOSE = "too_close"
+    """The distance sensor says the forehead is closer than the working range."""
     AMBIENT_OUT_OF_RANGE = "ambient_out_of_range"
     FAULT = "fault"
 
@@ -64,6 +69,13 @@ class TemperatureReading:
     """True for the second measurement after a first elevated one."""
     source: str = "sensor"
     """``sensor`` or ``clinical`` (an officer's clinical thermometer value)."""
+    distance_cm: float | None = None
+    """Forehead distance from the distance sensor (None without one)."""
+    first: TemperatureReading | None = None
+    """On a re-measurement: the first, elevated reading it answers."""
+    recheck_trusted: bool = True
+    """On a re-measurement: whether it was a valid in-place reading that may clear the
+    first (see :func:`kiosk.domain.measurement.recheck`); an untrusted one refers."""
 
     @classmethod
     def sensor_fault(cls, message: str) -> TemperatureReading:
@@ -76,6 +88,9 @@ class ReadingLimits:
     skin_max_c: float = 42.0
     ambient_min_c: float = 16.0
     ambient_max_c: float = 40.0
+    min_estimate_c: float = 35.0
+    """The floor: an estimate below it is never "ok" (TOO_FAR). A living visitor's body is
+    not at 34 °C; a forehead that only partly fills the view (room mixed in) is."""
 
 
 def classify(
@@ -85,7 +100,8 @@ def classify(
 
     Order: room outside the validated range → AMBIENT_OUT_OF_RANGE (we refuse
     to screen); skin colder than ``skin_min_c`` → NO_PERSON (step closer);
-    hotter than ``skin_max_c`` → IMPLAUSIBLE; otherwise OK with the estimate.
+    hotter than ``skin_max_c`` → IMPLAUSIBLE; an estimate below the floor
+    ``min_estimate_c`` → TOO_FAR (come closer); otherwise OK with the estimate.
     """
     object_c, ambient_c = round(object_c, 2), round(ambient_c, 2)
     estimate = round(model.estimate(object_c, ambient_c), 2)
@@ -95,6 +111,8 @@ def classify(
         state = ReadingState.NO_PERSON
     elif object_c > limits.skin_max_c:
         state = ReadingState.IMPLAUSIBLE
+    elif estimate < limits.min_estimate_c:
+        state = ReadingState.TOO_FAR
     else:
         state = ReadingState.OK
     return TemperatureReading(state, object_c, ambient_c, estimate)

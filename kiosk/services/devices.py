@@ -25,11 +25,25 @@ from drivers.base import Camera, Frame, GateOutputs, Thermometer
 from drivers.gpio_inputs import GpioGateInputs
 from drivers.gpio_outputs import GpioGateOutputs
 from drivers.mlx90614 import MLX90614, open_mlx90614
+from drivers.sht3x import SHT3x
 from drivers.sim_camera import SimCamera
 from drivers.sim_mlx90614 import FakeMLX90614Bus, Fault
+from drivers.sim_sht3x import FakeSHT3xBus
+from drivers.sim_vl53l0x import FakeVL53L0XBus
+from drivers.vl53l0x import VL53L0X
 from kiosk.config import Config
 from kiosk.domain.temperature import EstimationModel
 from kiosk.errors import CameraError, InputError, SensorError
+from kiosk.services.helper_sensors import (
+    Distance,
+    DistanceSensor,
+    MissingHelper,
+    RoomAir,
+    RoomSensor,
+    open_distance,
+    open_room,
+    scene_object_c,
+)
 from kiosk.services.supervisor import DeviceSlot, DeviceSupervisor
 
 log = logging.getLogger(__name__)
@@ -47,6 +61,10 @@ class Devices:
     handlers: dict[str, Callable[[], object]] = field(default_factory=dict)
     """Officer button and presence callbacks (``on_press``, ``on_hold``, ``on_presence``),
     applied to the inputs now and to every inputs device opened later."""
+    distance: DistanceSensor | None = None
+    """The optional forehead distance sensor (``thermometer.distance_sensor``)."""
+    room: RoomSensor | None = None
+    """The optional room-air sensor (``thermometer.room_sensor``)."""
     _closed: bool = field(default=False, repr=False)
 
     def on_inputs(self, **handlers: Callable[[], object]) -> None:
@@ -70,20 +88,35 @@ class Devices:
         self._closed = True
         if self.supervisor is not None:
             self.supervisor.close()
-        for device in (self.outputs, self.inputs, self.camera, self.thermometer):
+        helpers = [d for d in (self.distance, self.room) if d is not None]
+        for device in (self.outputs, self.inputs, self.camera, self.thermometer, *helpers):
             try:
                 device.close()
             except Exception:  # pragma: no cover - best effort on shutdown
                 log.exception("closing %s failed", type(device).__name__)
 
 
+@dataclass
+class Scene:
+    """The simulated visitor: body temperature, forehead distance (cm), the room."""
+
+    body_c: float | None = None
+    distance_cm: float | None = None
+    room_c: float = 25.0
+
+
 class Simulator:
     """Controls of the simulated devices (used by the simulator panel and tests).
 
-    ``set_body_temperature`` takes the simulated *person's* body temperature
-    and sets the fake sensor's object reading with the inverse of the
-    configured estimation model, so the whole chain (register read → °C →
-    estimate → rule) runs and 36.6 admits while 39.0 refers.
+    ``set_body_temperature`` takes the simulated *person's* body temperature and how far
+    their forehead is from the sensor, and sets the fake sensors' registers physically:
+    the skin is the body through the inverse of the configured estimation model (at full
+    fill, in that room), and the thermometer sees the area-weighted mix of skin and room
+    for its field of view at that distance (:mod:`kiosk.domain.optics`). The die runs
+    ``die_offset_c`` above the room (an enclosure); a room sensor, when configured, reads
+    the room; a distance sensor reads the distance. So the whole chain (register read →
+    °C → estimate → rule) runs: 36.6 admits at the working distance, 39.0 refers, and a
+    forehead too far away reads low and is asked closer.
     """
 
     def __init__(
@@ -95,28 +128,71 @@ class Simulator:
         *,
         inputs: GpioGateInputs | None = None,
         pin_factory: Any = None,
+        optics: tuple[float, float, float] = (90.0, 5.0, 1.25),
+        distance_bus: FakeVL53L0XBus | None = None,
+        room_bus: FakeSHT3xBus | None = None,
     ) -> None:
         self.bus, self.camera, self.outputs, self.model = bus, camera, outputs, model
         self.inputs, self.pin_factory = inputs, pin_factory
+        self.fov_deg, self.forehead_cm, self.working_distance_cm = optics
+        self.distance_bus, self.room_bus = distance_bus, room_bus
         self.lock = threading.RLock()
         self.faults = tuple(f.value for f in Fault)
-        self.ambient_c = 25.0
-        self.body_c: float | None = None
+        self.scene = Scene()
+        self.die_offset_c = 0.0
+        self.recheck_scene: Scene | None = None
         self.walkin_body_c = 36.6
         """The body temperature of the person an officer's walk-in places at the thermometer
         (the simulator panel's field; see :func:`kiosk.services.runtime.simulate_walkin`)."""
         self.set_body_temperature(None)
 
-    def set_body_temperature(self, body_c: float | None, ambient_c: float | None = None) -> None:
-        """``None`` means nobody in front of the sensor (it sees the room)."""
-        if ambient_c is not None:
-            self.ambient_c = ambient_c
-        self.body_c = body_c
-        self.bus.set_ambient(self.ambient_c)
-        if body_c is None:
-            self.bus.set_object(self.ambient_c)
-        else:
-            self.bus.set_object(round(self.model.object_for(body_c, self.ambient_c), 2))
+    @property
+    def body_c(self) -> float | None:
+        return self.scene.body_c
+
+    @property
+    def ambient_c(self) -> float:
+        return self.scene.room_c
+
+    def set_body_temperature(
+        self,
+        body_c: float | None,
+        ambient_c: float | None = None,
+        distance_cm: float | None = None,
+    ) -> None:
+        """``None`` means nobody in front of the sensor (it sees the room).
+
+        ``ambient_c`` is the room (kept when omitted); ``distance_cm`` the forehead's
+        distance (omitted: the working distance).
+        """
+        room = self.scene.room_c if ambient_c is None else ambient_c
+        if body_c is not None and distance_cm is None:
+            distance_cm = self.working_distance_cm
+        self.scene = Scene(body_c, distance_cm if body_c is not None else None, room)
+        self._apply()
+
+    def set_recheck(self, body_c: float | None, distance_cm: float | None) -> None:
+        """Where the visitor is when the gate measures again (see :meth:`step_to_recheck`)."""
+        self.recheck_scene = Scene(body_c, distance_cm, self.scene.room_c)
+
+    def step_to_recheck(self) -> None:
+        """The visitor moves as planned for the re-measurement (called on its interim)."""
+        if (scene := self.recheck_scene) is not None:
+            self.set_body_temperature(scene.body_c, scene.room_c, scene.distance_cm)
+
+    def _apply(self) -> None:
+        scene = self.scene
+        self.bus.set_ambient(scene.room_c + self.die_offset_c)
+        if self.room_bus is not None:
+            self.room_bus.set_room(scene.room_c)
+        if self.distance_bus is not None:
+            self.distance_bus.set_distance(scene.distance_cm)
+        if scene.body_c is None or scene.distance_cm is None:
+            self.bus.set_object(scene.room_c)
+            return
+        skin = self.model.object_for(scene.body_c, scene.room_c)
+        seen = scene_object_c(skin, scene.room_c, scene.distance_cm, self.fov_deg, self.forehead_cm)
+        self.bus.set_object(round(seen, 2))
 
     def present(self, text: str) -> None:
         self.camera.present(text)
@@ -155,6 +231,8 @@ class Simulator:
             "showing": self.camera.showing,
             "body_c": self.body_c,
             "ambient_c": self.ambient_c,
+            "distance_cm": self.scene.distance_cm,
+            "working_distance_cm": round(self.working_distance_cm, 2),
             "outputs": self.outputs.state(),
             "events": [{"ts": ts, "outcome": o} for ts, o in self.outputs.events],
         }
@@ -213,8 +291,29 @@ def open_devices(config: Config, *, on_change: Callable[[], None] | None = None)
         factory = MockFactory()
         outputs = open_outputs(config, factory)
         inputs = open_inputs(config, factory)
-        sim = Simulator(bus, camera, outputs, model, inputs=inputs, pin_factory=factory)
-        return Devices(thermometer, camera, outputs, inputs, sim)
+        t = config.thermometer
+        distance_bus = room_bus = None
+        devices = Devices(thermometer, camera, outputs, inputs)
+        if t.distance_sensor != "none":
+            distance_bus = FakeVL53L0XBus(t.distance_address)
+            ranger = VL53L0X(distance_bus, t.distance_address)
+            ranger.init()
+            devices.distance = Distance(ranger)
+        if t.room_sensor != "none":
+            room_bus = FakeSHT3xBus(t.room_address)
+            devices.room = RoomAir(SHT3x(room_bus, t.room_address))
+        devices.simulator = Simulator(
+            bus,
+            camera,
+            outputs,
+            model,
+            inputs=inputs,
+            pin_factory=factory,
+            optics=(t.fov_deg, t.forehead_cm, t.working_distance_cm),
+            distance_bus=distance_bus,
+            room_bus=room_bus,
+        )
+        return devices
 
     devices = Devices(
         MissingThermometer("not opened yet"),
@@ -257,6 +356,31 @@ def open_devices(config: Config, *, on_change: Callable[[], None] | None = None)
             hint=f"officer button GPIO{hw.button_pin}",
         ),
     ]
+    t = config.thermometer
+    if t.distance_sensor != "none":
+        devices.distance = MissingHelper("not opened yet")
+        slots.append(
+            DeviceSlot(
+                "distance",
+                opener=lambda: open_distance(config),
+                stand_in=MissingHelper,
+                install=put("distance"),
+                probe=lambda d: d.distance_cm(),
+                hint=f"VL53L0X at 0x{t.distance_address:02x} on {bus_path}: check wiring",
+            )
+        )
+    if t.room_sensor != "none":
+        devices.room = MissingHelper("not opened yet")
+        slots.append(
+            DeviceSlot(
+                "room_sensor",
+                opener=lambda: open_room(config),
+                stand_in=MissingHelper,
+                install=put("room"),
+                probe=lambda r: r.room_temperature(),
+                hint=f"SHT3x at 0x{t.room_address:02x} on {bus_path}: check wiring",
+            )
+        )
     devices.supervisor = DeviceSupervisor(slots, on_change=on_change)
     devices.supervisor.open_all()
     return devices

@@ -337,9 +337,7 @@ class GateService:
         if entry_id is None:
             return self.recorder.record(Request(visit, None))
         stored = replace(visit, note=f"entry {entry_id}: {note}" if note else f"entry {entry_id}")
-        return self.referrals.admit(
-            entry_id, officer, lambda: self.recorder.record(Request(stored, None))
-        )
+        return self.referrals.admit(entry_id, officer, Request(stored, None))
 
     # -- screening ------------------------------------------------------------------
     @property

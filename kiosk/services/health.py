@@ -93,6 +93,8 @@ def gate_alerts(config: Config, gate: Any) -> list[dict[str, Any]]:
         alerts.append(
             alert("error", "cannot_record", f"{when:%H:%M:%S} UTC: {message}"),
         )
+    for level, code, message in gate.screening.alerts():
+        alerts.append(alert(level, code, message))
     if (disk := disk_alert(config.data_dir, config.retention.min_free_percent)) is not None:
         alerts.append(disk)
     if (locked := lockout_alert(gate.clock())) is not None:

@@ -83,6 +83,9 @@ class Request:
     answer: LiveAnswer | None = None
     action: OfficerAction | None = None
     staff: StaffVisit | None = None
+    decides: tuple[int, str] | None = None
+    """``(entry id, what the officer did)``: this visit is the one decision of that earlier
+    referral; a ``referral_decided`` audit row on it is stored in the same transaction."""
 
 
 class Recorder:
@@ -209,6 +212,8 @@ class Recorder:
                 repo.add_audit(
                     conn, actor, action, subject=f"entry:{entry_id}", details=details, now=now
                 )
+            if req.decides is not None:
+                _referral_decided(conn, req.decides, _actor(req, visit), entry_id, now)
             if req.staff is not None:
                 decision = self._staff_mark(conn, req.staff, decision, entry_id, entry, now)
         return self._result(req, visit, decision, entry_id, now, day, entry.queue_number)
@@ -241,6 +246,7 @@ class Recorder:
                 else {"staff_id": req.staff.staff_id, "method": req.staff.method},
                 "checks": sorted(req.staff.checks or ()) if req.staff else [],
                 "distance": req.staff.distance if req.staff else None,
+                "decides": None if req.decides is None else [*req.decides, _actor(req, visit)],
             }
             reservations.add_journal_extras(conn, entry_id, json.dumps(extras))
         result = replace(self._result(req, visit, decision, entry_id, now, day), offline=True)
@@ -276,6 +282,7 @@ class Recorder:
         self, req: Request, visit: Visit, decision: Decision, now: datetime, day: date
     ) -> Entry:
         reading = req.reading
+        first = reading.first if reading else None
         note = visit.note
         if visit.priority is not None:
             note = f"{visit.priority.value}: {note}" if note else visit.priority.value
@@ -302,6 +309,12 @@ class Recorder:
             temp_ambient_c=reading.ambient_c if reading else None,
             temp_estimated_c=reading.estimated_c if reading else None,
             temp_source=reading.source if reading and reading.estimated_c is not None else None,
+            temp_distance_cm=reading.distance_cm if reading else None,
+            temp_first_object_c=first.object_c if first else None,
+            temp_first_ambient_c=first.ambient_c if first else None,
+            temp_first_estimated_c=first.estimated_c if first else None,
+            temp_first_distance_cm=first.distance_cm if first else None,
+            temp_recheck_trusted=reading.recheck_trusted if first and reading else None,
             officer=officer,
             note=note,
             idempotency_key=req.idempotency_key,
@@ -450,6 +463,9 @@ class Recorder:
             repo.add_audit(
                 conn, actor, action, subject=f"entry:{entry_id}", details=details, now=entry.ts
             )
+        if decides := extras.get("decides"):
+            referral, what, actor = decides
+            _referral_decided(conn, (int(referral), str(what)), str(actor), entry_id, entry.ts)
         if staff := extras.get("staff"):
             visit = StaffVisit(
                 staff_id=int(staff["staff_id"]),
@@ -466,6 +482,24 @@ class Recorder:
             subject=f"gate:{gate_id}",
             details=f"{entry.kind} {entry.outcome}/{entry.reason} at {entry.ts.isoformat()}",
         )
+
+
+def _actor(req: Request, visit: Visit) -> str:
+    return req.action.officer if req.action is not None else visit.officer or "?"
+
+
+def _referral_decided(
+    conn: Any, decides: tuple[int, str], actor: str, entry_id: int, now: datetime
+) -> None:
+    referral, what = decides
+    repo.add_audit(
+        conn,
+        actor,
+        "referral_decided",
+        subject=f"entry:{referral}",
+        details=f"{what}: entry {entry_id}",
+        now=now,
+    )
 
 
 def _offline_note(note: str | None) -> str:

@@ -24,7 +24,7 @@ from datetime import datetime
 from kiosk.domain.admission import Visit
 from kiosk.domain.reasons import Outcome, Reason
 from kiosk.domain.temperature import ReadingState, TemperatureReading
-from kiosk.errors import AlreadyDecided, InputError
+from kiosk.errors import AlreadyDecided, InputError, StorageError
 from kiosk.services.events import GateEvents
 from kiosk.services.recorder import OfficerAction, Recorder, Request
 from kiosk.services.results import GateResult
@@ -80,30 +80,26 @@ class Referrals:
         """Whether entry ``entry_id``'s referral already took its decision."""
         if entry_id in self._decided:
             return True
-        with self.db.transaction(write=False) as conn:
-            return bool(entry_log.audit_actions(conn, f"entry:{entry_id}", DECIDED))
+        try:
+            with self.db.transaction(write=False) as conn:
+                return bool(entry_log.audit_actions(conn, f"entry:{entry_id}", DECIDED))
+        except StorageError:  # database away (degraded): this process's memory decides
+            return False
 
     def _refuse_decided(self, entry_id: int) -> None:
         if self.decided(entry_id):
             raise AlreadyDecided(
-                f"entry {entry_id} was already decided by an officer; nothing was changed"
+                f"entry {entry_id} is not a referral waiting any more: it was already decided "
+                "by an officer; nothing was changed"
             )
 
-    def _mark(self, entry_id: int, officer: str, details: str | None) -> None:
-        """Entry ``entry_id`` took its decision (audited, remembered, no longer pending)."""
+    def _mark(self, entry_id: int) -> None:
+        """Entry ``entry_id`` took its decision: remembered, no longer pending (its audit row
+        was stored with the decision, by the recorder)."""
         self._waiting.pop(entry_id, None)
         self._decided[entry_id] = None
         while len(self._decided) > 10 * KEEP:
             self._decided.popitem(last=False)
-        with self.db.transaction() as conn:
-            repo.add_audit(
-                conn,
-                officer,
-                "referral_decided",
-                subject=f"entry:{entry_id}",
-                details=details,
-                now=self.clock(),
-            )
 
     def remeasure_last(self, officer: str = "officer-button") -> GateResult | None:
         """The officer asks to measure the last referred visitor again (button press).
@@ -117,8 +113,10 @@ class Referrals:
             entry_id, (visit, text) = next(reversed(self._waiting.items()))
             reading = replace(self.measure(), is_recheck=True)
             action = OfficerAction(officer, "remeasure", f"re-measured for entry {entry_id}")
-            result = self.recorder.record(Request(visit, reading, text=text, action=action))
-            self._mark(entry_id, officer, f"re-measured: entry {result.entry_id}")
+            result = self.recorder.record(
+                Request(visit, reading, text=text, action=action, decides=(entry_id, "re-measured"))
+            )
+            self._mark(entry_id)
             return result
 
     def confirm_last(self, officer: str = "officer-button") -> int | None:
@@ -151,13 +149,13 @@ class Referrals:
             self._waiting.pop(entry_id, None)
             self._decided[entry_id] = None
 
-    def admit(self, entry_id: int, officer: str, record: Callable[[], GateResult]) -> GateResult:
+    def admit(self, entry_id: int, officer: str, request: Request) -> GateResult:
         """Admit the visitor of refused or referred entry ``entry_id`` another way.
 
-        ``record`` stores the new admission; it runs only if the entry exists, was not
-        itself an admission and took no decision yet, and the entry is then marked decided.
+        ``request`` (the new admission) is recorded only if the entry exists, was not
+        itself an admission and took no decision yet; the entry is then marked decided.
         """
-        who = who_acts(officer)
+        who_acts(officer)  # an officer's name is required
         with self._lock:
             self._refuse_decided(entry_id)
             if entry_id not in self._waiting:
@@ -167,8 +165,8 @@ class Referrals:
                     raise InputError(f"there is no entry {entry_id}")
                 if entry.outcome == Outcome.ADMITTED.value:
                     raise InputError(f"entry {entry_id} was admitted already")
-            result = record()
-            self._mark(entry_id, who, f"admitted anyway: entry {result.entry_id}")
+            result = self.recorder.record(replace(request, decides=(entry_id, "admitted anyway")))
+            self._mark(entry_id)
             return result
 
     def clinical(self, entry_id: int, celsius: float, officer: str) -> GateResult:
@@ -191,8 +189,11 @@ class Referrals:
             action = OfficerAction(
                 who, "clinical_reading", f"clinical reading for entry {entry_id}"
             )
-            result = self.recorder.record(Request(visit, reading, text=text, action=action))
-            self._mark(entry_id, who, f"clinical reading: entry {result.entry_id}")
+            decides = (entry_id, "clinical reading")
+            result = self.recorder.record(
+                Request(visit, reading, text=text, action=action, decides=decides)
+            )
+            self._mark(entry_id)
             return result
 
 

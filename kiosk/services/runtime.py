@@ -13,6 +13,7 @@ from drivers.base import Camera
 from kiosk.bookings import SyncResult, sync_day_list
 from kiosk.config import Config
 from kiosk.domain.clock import business_date
+from kiosk.domain.reasons import Reason
 from kiosk.errors import StorageError
 from kiosk.services import settings as settings_service
 from kiosk.services.attendance import AttendanceService
@@ -309,22 +310,41 @@ def simulate_present(
     *,
     ambient_c: float | None = None,
     idempotency_key: str | None = None,
+    distance_cm: float | None = None,
+    recheck_c: float | None = None,
+    recheck_distance_cm: float | None = None,
 ) -> GateResult:
     """Sim mode: a person at ``body_c`` shows ``qr`` to the camera; run the real pipeline.
 
     The frame is rendered, read back from the camera, decoded by the real
     decoder and handed to the gate service exactly as a real frame would be.
+    ``distance_cm`` is the forehead's distance (omitted: the working distance);
+    ``recheck_c``/``recheck_distance_cm`` are where the visitor is when the gate
+    measures again (omitted: unchanged).
     """
     sim = kiosk.simulator
     if sim is None:
         raise RuntimeError("not in simulation mode")
+
+    def step(reason: Reason) -> None:
+        if reason is Reason.TEMPERATURE_RECHECK:
+            sim.step_to_recheck()
+
     with sim.lock:
-        sim.set_body_temperature(body_c, ambient_c)
+        sim.set_body_temperature(body_c, ambient_c, distance_cm)
+        scene = sim.scene
+        sim.set_recheck(
+            scene.body_c if recheck_c is None else recheck_c,
+            scene.distance_cm if recheck_distance_cm is None else recheck_distance_cm,
+        )
+        kiosk.gate.interim_listeners.append(step)
         sim.present(qr)
         try:
             frame = kiosk.devices.camera.read()
             result = kiosk.gate.handle_frame(frame, idempotency_key=idempotency_key)
         finally:
+            kiosk.gate.interim_listeners.remove(step)
+            sim.recheck_scene = None
             sim.clear()
             sim.set_body_temperature(None)
     if result is None:

@@ -53,13 +53,19 @@ class LogRow:
     service: str = ""
     queue_number: str | None = None
     reentry: int | None = None
+    temp_first_estimated_c: float | None = None
+    """The elevated first reading, when the visit was re-measured."""
+    temp_recheck_trusted: bool | None = None
+    temp_distance_cm: float | None = None
+    temp_first_distance_cm: float | None = None
 
 
 _COLUMNS = (
     "SELECT e.id, e.ts_utc, e.business_date, e.gate_id, e.kind, e.outcome, e.reason, "
     "e.uses_slot, e.booking_id, b.name, e.temp_estimated_c, e.temp_source, e.officer, e.note, "
     "u.officer AS undone_by, u.reason AS undo_reason, "
-    "e.service, e.queue_number, e.reentry "
+    "e.service, e.queue_number, e.reentry, e.temp_first_estimated_c, "
+    "e.temp_recheck_trusted, e.temp_distance_cm, e.temp_first_distance_cm "
     "FROM entries e LEFT JOIN bookings b ON b.id = e.booking_id "
     "LEFT JOIN entry_undos u ON u.entry_id = e.id "
 )
@@ -86,6 +92,12 @@ def _row(r: Any) -> LogRow:
         service=r["service"] or "",
         queue_number=r["queue_number"],
         reentry=r["reentry"],
+        temp_first_estimated_c=r["temp_first_estimated_c"],
+        temp_recheck_trusted=None
+        if r["temp_recheck_trusted"] is None
+        else bool(r["temp_recheck_trusted"]),
+        temp_distance_cm=r["temp_distance_cm"],
+        temp_first_distance_cm=r["temp_first_distance_cm"],
     )
 
 

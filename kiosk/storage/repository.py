@@ -11,6 +11,7 @@ dataclasses, never as cursors.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -55,6 +56,13 @@ class Entry:
     service: str = ""
     queue_number: str | None = None
     reentry: int | None = None
+    temp_distance_cm: float | None = None
+    temp_first_object_c: float | None = None
+    temp_first_ambient_c: float | None = None
+    temp_first_estimated_c: float | None = None
+    temp_first_distance_cm: float | None = None
+    temp_recheck_trusted: bool | None = None
+    """Set when the visit was re-measured: could the re-measurement clear the first?"""
 
 
 # -- bookings ---------------------------------------------------------------
@@ -118,6 +126,14 @@ def _entry(row: Row) -> Entry:
         temp_ambient_c=row["temp_ambient_c"],
         temp_estimated_c=row["temp_estimated_c"],
         temp_source=row["temp_source"],
+        temp_distance_cm=row["temp_distance_cm"],
+        temp_first_object_c=row["temp_first_object_c"],
+        temp_first_ambient_c=row["temp_first_ambient_c"],
+        temp_first_estimated_c=row["temp_first_estimated_c"],
+        temp_first_distance_cm=row["temp_first_distance_cm"],
+        temp_recheck_trusted=None
+        if row["temp_recheck_trusted"] is None
+        else bool(row["temp_recheck_trusted"]),
         outcome=row["outcome"],
         reason=row["reason"],
         uses_slot=bool(row["uses_slot"]),
@@ -201,8 +217,11 @@ def insert_entry(conn: Connection, entry: Entry) -> int:
     row = conn.execute(
         "INSERT INTO entries (ts_utc, business_date, office_id, gate_id, kind, booking_id, "
         "temp_object_c, temp_ambient_c, temp_estimated_c, temp_source, outcome, reason, "
-        "uses_slot, officer, note, idempotency_key, service, queue_number, reentry) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "uses_slot, officer, note, idempotency_key, service, queue_number, reentry, "
+        "temp_distance_cm, temp_first_object_c, temp_first_ambient_c, temp_first_estimated_c, "
+        "temp_first_distance_cm, temp_recheck_trusted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
         (
             utc_now_text(entry.ts),
             entry.business_date.isoformat(),
@@ -223,6 +242,12 @@ def insert_entry(conn: Connection, entry: Entry) -> int:
             entry.service,
             entry.queue_number,
             entry.reentry,
+            entry.temp_distance_cm,
+            entry.temp_first_object_c,
+            entry.temp_first_ambient_c,
+            entry.temp_first_estimated_c,
+            entry.temp_first_distance_cm,
+            None if entry.temp_recheck_trusted is None else int(entry.temp_recheck_trusted),
         ),
     ).fetchone()
     return int(row[0])
@@ -291,6 +316,28 @@ class Calibration:
     pairs: int
     rms_residual_c: float
     pairs_json: str = "[]"
+
+    def _pairs(self) -> list[dict[str, float]]:
+        try:
+            pairs = json.loads(self.pairs_json)
+        except ValueError:
+            return []
+        return [p for p in pairs if isinstance(p, dict)] if isinstance(pairs, list) else []
+
+    def residuals(self) -> list[float]:
+        """clinical − estimate per stored pair, °C, under this calibration's own model."""
+        out = []
+        for p in self._pairs():
+            obj, amb = float(p["object_c"]), float(p["ambient_c"])
+            estimate = obj + self.offset_c + self.ambient_gain * (obj - amb)
+            out.append(round(float(p["clinical_c"]) - estimate, 3))
+        return out
+
+    @property
+    def ambient_mean_c(self) -> float | None:
+        """The mean ambient of the calibration's pairs (what the drift alert compares to)."""
+        ambients = [float(p["ambient_c"]) for p in self._pairs()]
+        return round(sum(ambients) / len(ambients), 2) if ambients else None
 
 
 def add_calibration(conn: Connection, cal: Calibration) -> None:

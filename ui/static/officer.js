@@ -64,8 +64,21 @@
   function describe(e) {
     let what = word("outcome", e.outcome) + " · " + word("reason", e.reason);
     if (e.kind !== "booking" && e.reason !== e.kind) what += " (" + word("kind", e.kind) + ")";
-    if (e.temperature_c != null) what += " · " + e.temperature_c.toFixed(1) + " °C";
+    const t = temperature(e);
+    if (t) what += " · " + t;
     return what;
+  }
+
+  function temperature(e) {
+    // Both readings of a re-measured visit: "first 38.4 → 37.2 °C", flagged when the
+    // re-measurement was not a valid in-place reading (it could not clear the first).
+    let text = e.temperature_c == null ? "" : e.temperature_c.toFixed(1) + " °C";
+    if (e.temperature_first_c != null) {
+      text = root.dataset.firstLabel + " " + e.temperature_first_c.toFixed(1) + " → " + text;
+      if (e.recheck_trusted === false) text += " (" + root.dataset.notInPlaceLabel + ")";
+    }
+    if (e.distance_cm != null) text += " · " + e.distance_cm.toFixed(0) + " cm";
+    return text;
   }
 
   // A priority admission's stored note starts with its reason code and the referral it

@@ -33,8 +33,14 @@
   document.getElementById("present-form").addEventListener("submit", async function (ev) {
     ev.preventDefault();
     const t = parseFloat(document.getElementById("temperature").value);
+    const num = function (id) {
+      const v = parseFloat(document.getElementById(id).value);
+      return isNaN(v) ? null : v;
+    };
     const r = await post("/api/sim/present", {
       qr: document.getElementById("qr").value, temperature_c: isNaN(t) ? null : t,
+      distance_cm: num("distance"), recheck_temperature_c: num("recheck-temperature"),
+      recheck_distance_cm: num("recheck-distance"),
     });
     document.getElementById("sim-result").textContent = JSON.stringify(r.body, null, 2);
     refresh();
