@@ -13,8 +13,16 @@ from typing import Any
 
 from flask_babel import lazy_gettext
 
-from kiosk.domain.reasons import Outcome
-from ui.labels import KINDS, PRIORITY_REASONS, REASONS
+from kiosk.domain.reasons import Outcome, Reason
+from ui import labels
+from ui.labels import KINDS, PRIORITY_REASONS
+
+# Reasons the screening work added after ui.labels was written; ui.labels' own words win.
+REASONS: dict[str, Any] = {
+    Reason.MOVE_CLOSER: lazy_gettext("too far from the thermometer"),
+    Reason.MOVE_BACK: lazy_gettext("too close to the thermometer"),
+    **labels.REASONS,
+}
 
 OUTCOMES: dict[str, Any] = {
     Outcome.ADMITTED: lazy_gettext("Admitted"),
