@@ -44,6 +44,10 @@ class SiteConfig(Section):
     online_booking_url: Annotated[str, Field(max_length=200)] = Field(
         "", description="Address shown to citizens when the day is full."
     )
+    sound_volume: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.8,
+        description="Volume of the citizen screen's tones and spoken prompts (0 = silent, 1 = full).",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -115,3 +115,49 @@ def test_closed_hours_show_the_closed_notice(make_kiosk: Any) -> None:
     page = create_app(kiosk, {"TESTING": True}).test_client().get("/").get_data(as_text=True)
     assert re.search(r'<div id="idle-closed">', page)
     assert "Layanan sedang tutup" in page
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_every_spoken_prompt_is_a_committed_wav_the_page_references(client: Any, lang: str) -> None:
+    """Made offline by tools/make_voice.py (espeak-ng), committed: nothing is fetched or
+    synthesised at run time, so neither the gate nor CI needs espeak-ng."""
+    from tools.make_voice import PROMPTS
+    from ui.public import VOICE_PROMPTS
+
+    assert set(PROMPTS[lang]) == set(VOICE_PROMPTS) == {"admitted", "denied", "refer", "retry"}
+    page = client.get(f"/?lang={lang}").get_data(as_text=True)
+    for prompt in VOICE_PROMPTS:
+        url = f"/static/sounds/voice/{lang}/{prompt}.wav"
+        assert f'<audio id="voice-{prompt}" class="voice" src="{url}"' in page
+        path = STATIC / "sounds" / "voice" / lang / f"{prompt}.wav"
+        with wave.open(str(path)) as w:
+            seconds = w.getnframes() / w.getframerate()
+            assert w.getnchannels() == 1 and w.getframerate() == 16_000, path
+            assert 0.5 < seconds < 6.0, (path, seconds)
+        assert path.stat().st_size < 250_000, path
+        with client.get(url) as res:
+            assert res.status_code == 200 and res.mimetype.startswith("audio/"), url
+    other = "en" if lang == "id" else "id"
+    assert f"/voice/{other}/" not in page  # only the page's own language is spoken
+
+
+def test_the_sound_volume_comes_from_the_config(make_kiosk: Any) -> None:
+    from ui import create_app
+
+    kiosk: Kiosk = make_kiosk(site={"sound_volume": 0.35})
+    page = create_app(kiosk, {"TESTING": True}).test_client().get("/").get_data(as_text=True)
+    assert 'data-sound-volume="0.35"' in page
+    script = (STATIC / "kiosk.js").read_text(encoding="utf-8")
+    assert "dataset.soundVolume" in script and ".volume = volume" in script
+    assert '"voice-" + tone' in script  # the prompt follows the result's tone (retry too)
+
+
+def test_the_sound_volume_must_be_between_silent_and_full(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from kiosk.config import SiteConfig
+
+    assert SiteConfig().sound_volume == 0.8
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValidationError):
+            SiteConfig(sound_volume=bad)

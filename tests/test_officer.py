@@ -58,12 +58,13 @@ def test_console_page_has_the_stable_elements(officer_client: Any) -> None:
         "business-date",
         "today-admitted",
         "today-cap",
-        "priority-form",
-        "priority-reason",
+        "referrals",
+        "referral-template",
+        "referral-alert",
+        "walkin-open",
         "walkin-form",
-        "clinical-form",
         "undo-form",
-        "deny-form",
+        "undo-reason",
         "entries-body",
         "logout",
     ):
@@ -255,3 +256,51 @@ def test_every_action_needs_a_login(kiosk: Kiosk) -> None:
     for url in ("priority", "deny", "undo", "walkin", "clinical"):
         res = anonymous.post(f"/officer/api/{url}", json={})
         assert res.status_code == 401, url
+
+
+def test_every_code_the_console_shows_has_a_word() -> None:
+    from kiosk.domain.admission import Kind, PriorityReason
+    from kiosk.domain.reasons import Outcome, Reason
+    from ui.officer_words import KINDS, OUTCOMES, PRIORITY_REASONS, REASONS
+
+    assert set(OUTCOMES) == set(Outcome) and set(REASONS) == set(Reason)
+    assert set(KINDS) == set(Kind) and set(PRIORITY_REASONS) == set(PriorityReason)
+
+
+def test_console_words_are_in_the_pages_language(officer_client: Any) -> None:
+    import html
+    import json
+    import re
+
+    page = officer_client.get("/officer").get_data(as_text=True)
+    raw = re.search(r"data-words='([^']*)'", page)
+    assert raw is not None
+    words = json.loads(html.unescape(raw.group(1)))
+    assert (words["outcome"]["refer"], words["reason"]["fever"]) == ("Ke petugas", "suhu tinggi")
+    assert words["priority"]["elderly_disabled"] == "Lansia atau penyandang disabilitas"
+    for code in ("tni_polri", "medical_bpjs", "elderly_disabled", "other"):
+        assert f'data-reason="{code}"' in page  # one touch per reason on every referral card
+    assert "Pendaftaran TNI/Polri" in page and "Tetap izinkan masuk" in page
+    english = officer_client.get("/officer?lang=en").get_data(as_text=True)
+    assert "elevated temperature" in english and "To the officer" in english
+
+
+def test_the_referral_alert_is_a_short_wav_made_by_the_script(
+    officer_client: Any, tmp_path: Any
+) -> None:
+    import wave
+    from pathlib import Path
+
+    from tools.make_sounds import OFFICER_TUNES, write
+
+    static = Path(__file__).resolve().parent.parent / "ui" / "static" / "sounds"
+    committed = static / "referral-alert.wav"
+    with wave.open(str(committed)) as w:
+        assert 0.3 < w.getnframes() / w.getframerate() < 1.5
+    assert write("referral-alert", OFFICER_TUNES["referral-alert"], tmp_path).read_bytes() == (
+        committed.read_bytes()
+    )
+    page = officer_client.get("/officer").get_data(as_text=True)
+    assert 'src="/static/sounds/referral-alert.wav"' in page
+    with officer_client.get("/static/sounds/referral-alert.wav") as res:
+        assert res.status_code == 200

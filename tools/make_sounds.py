@@ -1,7 +1,8 @@
 """Writes the citizen screen's outcome sounds (ui/static/sounds/*.wav) with the wave module.
 
 Short, distinct and not startling: a rising two-note chime for "please enter", a low
-falling pair for "not admitted", three even beeps for "please see the officer". Run
+falling pair for "not admitted", three even beeps for "please see the officer"; and the officer console's rising
+call when a referred visitor waits (``referral-alert``). Run
 ``python -m tools.make_sounds`` after changing a tone; the WAV files are committed.
 """
 
@@ -21,6 +22,11 @@ TUNES: dict[str, list[tuple[float, float]]] = {
     "admitted": [(660.0, 0.16), (0.0, 0.03), (990.0, 0.26)],
     "denied": [(392.0, 0.22), (0.0, 0.05), (262.0, 0.34)],
     "refer": [(523.0, 0.12), (0.0, 0.08), (523.0, 0.12), (0.0, 0.08), (523.0, 0.12)],
+}
+
+# The officer console's alert for a new referral: a bright rising call, heard over a room.
+OFFICER_TUNES: dict[str, list[tuple[float, float]]] = {
+    "referral-alert": [(784.0, 0.10), (0.0, 0.03), (988.0, 0.10), (0.0, 0.03), (1175.0, 0.22)],
 }
 
 
@@ -53,7 +59,7 @@ def write(name: str, notes: list[tuple[float, float]], folder: Path = OUT) -> Pa
 
 
 def main() -> None:
-    for name, notes in TUNES.items():
+    for name, notes in {**TUNES, **OFFICER_TUNES}.items():
         print(write(name, notes))
 
 

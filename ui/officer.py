@@ -19,6 +19,7 @@ from kiosk.services.gate import GateResult
 from kiosk.services.runtime import simulate_walkin
 from kiosk.storage import entry_log
 from ui.helpers import json_body, kiosk, lang, number, parse_day, text
+from ui.officer_words import words
 from ui.security import requires, user
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
@@ -34,6 +35,7 @@ def console() -> str:
         "officer/console.html",
         today=kiosk().gate.today(),
         reasons=PRIORITY_REASONS,
+        words=words(),
         services=kiosk().gate.policy.services,
     )
 

@@ -79,6 +79,8 @@ def index() -> str:
         closed_text=display_message(Reason.CLOSED_HOURS, None, lang()),
         result_seconds=RESULT_SECONDS,
         language_reset_seconds=LANGUAGE_RESET_SECONDS,
+        sound_volume=k.config.site.sound_volume,
+        voice_prompts=VOICE_PROMPTS,
         sim=k.simulator is not None,
     )
 
@@ -246,6 +248,11 @@ def qr_svg(url: str | None) -> Markup | None:
         return None
     svg = code.svg_inline(scale=1, border=4, omitsize=True, svgclass="qr", light="#ffffff")
     return Markup(svg)
+
+
+VOICE_PROMPTS = ("admitted", "denied", "refer", "retry")
+"""The spoken prompts (ui/static/sounds/voice/<lang>/<tone>.wav, made by tools/make_voice.py),
+one per result tone; the screen plays the page language's after the tone."""
 
 
 def tone(result: GateResult) -> str:

@@ -71,17 +71,15 @@ def test_officer_admits_a_referred_visitor_anyway(
     screen = open_screen(staff)
     referred = staff.present(staff.add_booking(), 39.4)
     assert referred["code"] == "fever"
-    row = f"tr[data-entry-id='{referred['entry_id']}']"
-    page.click(f"{row}.pending button.admit")
-    page.select_option("#priority-reason", "medical_bpjs")
-    page.fill("#priority-note", "rujukan RS")
+    card = f"#referrals .referral[data-entry-id='{referred['entry_id']}']"
+    page.wait_for_selector(card)
     shoot(page, "officer-console-referral")
-    page.click("#priority-submit")
+    page.click(f"{card} button.reason[data-reason='medical_bpjs']")
     page.wait_for_selector("#officer-message.ok")
     assert page.inner_text("#officer-message").startswith("#")
     screen.wait_for_selector("#screen[data-outcome='admitted']")
     assert screen.inner_text("#result-message") == "Silakan masuk."
-    page.wait_for_selector(f"{row}:not(.pending)")
+    page.wait_for_selector(card, state="detached")
     shoot(page, "officer-console-admitted-anyway")
 
 
@@ -92,12 +90,12 @@ def test_officer_undoes_an_admission_and_the_slot_returns(
     admitted = staff.present(staff.add_booking(), 36.5)
     assert admitted["code"] == "admitted"
     used = admitted_today(staff)
-    row = f"tr[data-entry-id='{admitted['entry_id']}']"
+    row = f"#entries-body li[data-entry-id='{admitted['entry_id']}']"
     page.click(f"{row} button.undo")
     page.fill("#undo-reason", "salah orang")
     page.click("#undo-submit")
     page.wait_for_selector(f"{row}.undone")
-    assert "petugas1" in page.inner_text(f"{row} .actions")
+    assert "petugas1" in page.inner_text(f"{row} .entry-note")
     assert admitted_today(staff) == used - 1
     shoot(page, "officer-console-undone")
 

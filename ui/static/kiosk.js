@@ -125,7 +125,7 @@
       $("result-queue").hidden = !r.queue_text;
       setText("result-queue", r.queue_text || "");
     }
-    play(r.decision);
+    play(r.decision, r.tone || r.decision);
     later(idle, resultMs);
   }
 
@@ -134,15 +134,44 @@
     armLanguageReset();
   }
 
-  function play(outcome) {
-    const sound = $("sound-" + outcome);
-    if (!sound) return;
-    screen.dataset.sound = outcome;
+  // The tone for the outcome, then the spoken prompt for the tone (amber "retry" has its
+  // own words) in the page's language. Both at the configured volume.
+  const TONE_MAX_MS = 1500; // the tones last under a second: speak even if "ended" never comes
+  let voiceTimer = null;
+
+  function start(audio, failed) {
     try {
-      sound.currentTime = 0;
-      const playing = sound.play();
-      if (playing && playing.catch) playing.catch(function () { /* autoplay refused */ });
-    } catch (e) { /* no audio device */ }
+      audio.currentTime = 0;
+      const playing = audio.play();
+      if (playing && playing.catch) playing.catch(function () { if (failed) failed(); });
+    } catch (e) { if (failed) failed(); } // no audio device
+  }
+
+  function play(outcome, tone) {
+    const sound = $("sound-" + outcome);
+    const voice = $("voice-" + tone);
+    clearTimeout(voiceTimer);
+    document.querySelectorAll("audio").forEach(function (a) { a.onended = null; if (!a.paused) a.pause(); });
+    let spoken = false;
+    function speak() {
+      if (spoken || !voice) return;
+      spoken = true;
+      clearTimeout(voiceTimer);
+      if (sound) sound.onended = null;
+      screen.dataset.voice = tone;
+      start(voice);
+    }
+    if (!sound) { speak(); return; }
+    screen.dataset.sound = outcome;
+    sound.onended = speak;
+    voiceTimer = setTimeout(speak, TONE_MAX_MS);
+    start(sound, speak);
+  }
+
+  function setVolume() {
+    const volume = Math.max(0, Math.min(1, Number(screen.dataset.soundVolume)));
+    if (isNaN(volume)) return;
+    document.querySelectorAll("audio").forEach(function (a) { a.volume = volume; });
   }
 
   // A screen switched to another language returns to Indonesian when nobody uses it.
@@ -204,6 +233,7 @@
   document.addEventListener("pointerdown", armLanguageReset);
   // Leaving the page (language switch) frees the server's stream at once.
   window.addEventListener("pagehide", function () { if (source) source.close(); });
+  setVolume();
   armLanguageReset();
   connect();
 })();
