@@ -59,6 +59,8 @@ def _nginx_conf(folder: Path, site: Path) -> Path:
     conf.write_text(
         f"{user}worker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
         "events { worker_connections 512; }\nhttp {\n  access_log off;\n"
+        # As Debian's /etc/nginx/nginx.conf does: the site must not set these a second time.
+        "  ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\n  ssl_prefer_server_ciphers on;\n"
         f"  client_body_temp_path {folder}/body;\n  proxy_temp_path {folder}/proxy;\n"
         f"  fastcgi_temp_path {folder}/fastcgi;\n  uwsgi_temp_path {folder}/uwsgi;\n"
         f"  scgi_temp_path {folder}/scgi;\n  include {site};\n}}\n",
