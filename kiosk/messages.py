@@ -68,9 +68,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.CAP_REACHED: N_("Today's limit ({cap} people) is reached. Please book online."),
     Reason.SERVICE_CLOSED: N_("The service {name} is closed today. Please come on another day."),
     Reason.SERVICE_FULL: N_("Today's places for {name} are taken. Please book online."),
-    Reason.PLACES_HELD: N_(
-        "The remaining places are held for booked citizens until {release}. Please wait."
-    ),
+    Reason.PLACES_HELD: N_("Places are kept for booked citizens until {release}."),
     Reason.TOO_EARLY: N_("Your booking starts later. Please come back at {come_back}."),
     Reason.REENTRY_TOO_SOON: N_(
         "This booking was just used. It can be used again from {again_at}."
