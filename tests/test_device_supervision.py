@@ -346,3 +346,19 @@ def test_camera_appearing_later_is_picked_up_by_the_scanner(
         assert time.monotonic() < deadline, kiosk.scanner_status()
         time.sleep(0.05)
     assert kiosk.in_service()
+
+
+def test_the_officer_console_names_the_missing_devices_in_its_language(
+    real_kiosk: Callable[..., Kiosk], bench: Bench
+) -> None:
+    from tests.conftest import add_staff, login
+
+    kiosk = real_kiosk()
+    add_staff(kiosk, "admin", "admin")
+    add_staff(kiosk, "ani", "officer")
+    officer = web_client(kiosk)
+    assert login(officer, "ani").status_code == 302
+    alerts = officer.get("/officer/api/today?lang=id").get_json()["alerts"]
+    titles = {a["device"]: a["title"] for a in alerts if a["code"] == "device_missing"}
+    assert titles["thermometer"].endswith(": termometer")
+    assert titles["gpio"].endswith(": relai gerbang, lampu dan bel")

@@ -164,6 +164,16 @@ ALERTS: dict[str, Any] = {
     "disk_full": _l("Disk almost full"),
     "disk_unreadable": _l("Disk unreadable"),
     "login_locked": _l("Logins locked"),
+    "printer_fault": _l("Receipt printer not printing"),
+    "calibration_rejected": _l("Calibration not used"),
+    "ambient_drift": _l("Thermometer runs warm"),
+}
+
+DEVICES: dict[str, Any] = {
+    "thermometer": _l("thermometer"),
+    "camera": _l("camera"),
+    "gpio": _l("gate relay, lights and buzzer"),
+    "inputs": _l("officer button"),
 }
 
 PHOTO_REJECTIONS: dict[str, Any] = {
@@ -187,6 +197,7 @@ GROUPS: dict[str, dict[str, Any]] = {
     "photo": PHOTO_REJECTIONS,
     "state": SERVICE_STATES,
     "alert": ALERTS,
+    "device": DEVICES,
     "outcome": OUTCOMES,
     "reason": REASONS,
     "kind": KINDS,
@@ -205,6 +216,14 @@ def label(code: Any, group: str) -> str:
         return ""
     found = GROUPS[group].get(str(code))
     return str(found) if found is not None else str(code)
+
+
+def alert_title(alert: dict[str, Any]) -> str:
+    """An alert's short title in the page's language (the message stays the detail)."""
+    title = label(alert.get("code"), "alert")
+    if alert.get("device"):
+        title = f"{title}: {label(alert['device'], 'device')}"
+    return title
 
 
 _GATE = re.compile(r"^gate[-_ ]?(\d+)$", re.IGNORECASE)

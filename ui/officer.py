@@ -19,6 +19,7 @@ from kiosk.services.gate import GateResult
 from kiosk.services.runtime import simulate_walkin
 from kiosk.storage import entry_log
 from ui.helpers import json_body, kiosk, lang, number, parse_day, text
+from ui.labels import alert_title
 from ui.officer_words import words
 from ui.security import requires, user
 
@@ -98,7 +99,7 @@ def today() -> Any:
         today=status,
         undo_window_minutes=minutes,
         entries=[_entry_json(r, pending, minutes) for r in rows],
-        alerts=k.alerts(),
+        alerts=[{**a, "title": alert_title(a)} for a in k.alerts()],
         clock=k.gate.clock_guard.status(),
     )
 

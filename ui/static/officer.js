@@ -284,7 +284,13 @@
       const p = document.createElement("p");
       p.className = "alert alert-" + a.level;
       p.dataset.code = a.code;
-      p.textContent = a.message;
+      if (a.title) {
+        const title = document.createElement("strong");
+        title.textContent = a.title;
+        p.append(title, " — " + a.message);
+      } else {
+        p.textContent = a.message;
+      }
       return p;
     }));
     const clock = data.clock || {};
