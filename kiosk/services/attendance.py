@@ -45,7 +45,8 @@ from kiosk.faces.registry import FaceRegistry
 from kiosk.faces.remote import FaceWorker
 from kiosk.faces.report import attendance_policy
 from kiosk.services.gate import GateResult, GateService
-from kiosk.services.recorder import Request, StaffVisit
+from kiosk.services.recorder import Request
+from kiosk.services.staffmarks import StaffVisit
 from kiosk.storage import repository as repo
 from kiosk.storage import staff as staff_store
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.base import Camera, Frame, GateOutputs, Thermometer
+from drivers.base import Camera, GateOutputs, Thermometer
 from drivers.gpio_inputs import GpioGateInputs
 from drivers.gpio_outputs import GpioGateOutputs
 from drivers.mlx90614 import MLX90614, open_mlx90614
@@ -33,16 +33,22 @@ from drivers.sim_vl53l0x import FakeVL53L0XBus
 from drivers.vl53l0x import VL53L0X
 from kiosk.config import Config
 from kiosk.domain.temperature import EstimationModel
-from kiosk.errors import CameraError, InputError, SensorError
+from kiosk.errors import InputError
 from kiosk.services.helper_sensors import (
     Distance,
     DistanceSensor,
-    MissingHelper,
     RoomAir,
     RoomSensor,
     open_distance,
     open_room,
     scene_object_c,
+)
+from kiosk.services.standins import (
+    MissingCamera,
+    MissingHelper,
+    MissingInputs,
+    MissingOutputs,
+    MissingThermometer,
 )
 from kiosk.services.supervisor import DeviceSlot, DeviceSupervisor
 
@@ -384,65 +390,6 @@ def open_devices(config: Config, *, on_change: Callable[[], None] | None = None)
     devices.supervisor = DeviceSupervisor(slots, on_change=on_change)
     devices.supervisor.open_all()
     return devices
-
-
-class MissingThermometer:
-    """Stands in for a thermometer that does not answer: every read raises SensorError."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def object_temperature(self) -> float:
-        raise SensorError(f"thermometer unavailable: {self.reason}")
-
-    def ambient_temperature(self) -> float:
-        raise SensorError(f"thermometer unavailable: {self.reason}")
-
-    def close(self) -> None:
-        pass
-
-
-class MissingCamera:
-    """Stands in for a camera that is not open: every read raises CameraError."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def read(self) -> Frame:
-        raise CameraError(f"camera unavailable: {self.reason}")
-
-    def close(self) -> None:
-        pass
-
-
-class MissingOutputs:
-    """Stands in for gate outputs whose GPIO cannot be opened: drives nothing (gate closed)."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def signal(self, outcome: str) -> None:
-        log.warning("gate outputs unavailable (%s): %s not shown", self.reason, outcome)
-
-    def close(self) -> None:
-        pass
-
-
-class MissingInputs:
-    """Stands in for the officer button and presence sensor while their GPIO is missing."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        self.on_press: Callable[[], object] = _nothing
-        self.on_hold: Callable[[], object] = _nothing
-        self.on_presence: Callable[[], object] = _nothing
-
-    def close(self) -> None:
-        pass
-
-
-def _nothing() -> None:
-    return None
 
 
 __all__ = ["Devices", "Simulator", "open_devices"]

@@ -67,22 +67,6 @@ class RoomAir:
         self.driver.close()
 
 
-class MissingHelper:
-    """Stands in for a configured helper sensor that does not answer: every read raises."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def distance_cm(self) -> float | None:
-        raise SensorError(f"distance sensor unavailable: {self.reason}")
-
-    def room_temperature(self) -> float:
-        raise SensorError(f"room sensor unavailable: {self.reason}")
-
-    def close(self) -> None:
-        pass
-
-
 def open_distance(config: Config) -> Distance:
     t = config.thermometer
     try:

@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -30,21 +30,20 @@ from kiosk import bookings
 from kiosk.bookings import LiveAnswer, facts_for_answer
 from kiosk.config import Config
 from kiosk.domain.admission import BookingFacts, Decision, Kind, Policy, Visit, decide
-from kiosk.domain.attendance import Check, Mark, classify, decide_staff
+from kiosk.domain.attendance import Check, decide_staff
 from kiosk.domain.bookingcode import KeyRing
 from kiosk.domain.clock import business_date
 from kiosk.domain.reasons import Outcome, Reason
 from kiosk.domain.temperature import TemperatureReading
 from kiosk.errors import ConflictError, StorageError
-from kiosk.faces.report import attendance_policy
 from kiosk.services import places
 from kiosk.services.clockguard import ClockGuard
 from kiosk.services.events import GateEvents
 from kiosk.services.partition import PartitionGuard
 from kiosk.services.results import GateResult, result_from_entry
+from kiosk.services.staffmarks import StaffVisit, store_staff_mark
 from kiosk.storage import Backend, Database, Entry, capacity, reservations
 from kiosk.storage import repository as repo
-from kiosk.storage import staff as staff_store
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +58,6 @@ class OfficerAction:
     officer: str
     action: str
     note: str | None = None
-
-
-@dataclass(frozen=True)
-class StaffVisit:
-    """A recognised (or PIN-identified) staff member; ``checks`` None = PIN (no liveness)."""
-
-    staff_id: int
-    method: str
-    checks: frozenset[Check] | None = None
-    distance: float | None = None
-    name: str | None = None
-    """Shown in the greeting on the screens (the result's ``detail.name``); never stored."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +202,9 @@ class Recorder:
             if req.decides is not None:
                 _referral_decided(conn, req.decides, _actor(req, visit), entry_id, now)
             if req.staff is not None:
-                decision = self._staff_mark(conn, req.staff, decision, entry_id, entry, now)
+                decision = store_staff_mark(
+                    conn, self._config(), req.staff, decision, entry_id, entry, now
+                )
         return self._result(req, visit, decision, entry_id, now, day, entry.queue_number)
 
     def _record_offline(self, req: Request) -> GateResult:
@@ -336,47 +325,6 @@ class Recorder:
             rows.append((visit.officer or "?", f"admit_{visit.kind.value}", why))
         return rows
 
-    def _staff_mark(
-        self,
-        conn: Any,
-        staff: StaffVisit,
-        decision: Decision,
-        entry_id: int,
-        entry: Entry,
-        now: datetime,
-    ) -> Decision:
-        """Store the attendance mark of a staff decision; the decision gains ``mark``."""
-        mark = None
-        day = entry.business_date
-        if decision.outcome is Outcome.ADMITTED:
-            earlier = staff_store.counted_marks_since(conn, staff.staff_id, day - timedelta(days=1))
-            # A night shift started yesterday owns this morning's clock-out (see attendance).
-            shifts = staff_store.shifts_between(
-                conn, day - timedelta(days=1), day + timedelta(days=1), staff_id=staff.staff_id
-            )
-            mark = classify(now, earlier, attendance_policy(self._config()), shifts)
-        if mark is not Mark.REPEAT:
-            staff_store.add_mark(
-                conn,
-                staff_store.AttendanceMark(
-                    staff_id=staff.staff_id,
-                    ts=now,
-                    business_date=day,
-                    gate_id=entry.gate_id,
-                    kind=mark.value if mark else "refused",
-                    method=staff.method,
-                    reason=decision.reason.value,
-                    checks=",".join(sorted(staff.checks or ())),
-                    distance=staff.distance,
-                    temp_estimated_c=entry.temp_estimated_c,
-                    entry_id=entry_id,
-                ),
-            )
-        if mark is None:
-            return decision
-        detail = {**decision.detail, "mark": mark.value}
-        return replace(decision, detail=MappingProxyType(detail))
-
     def _result(
         self,
         req: Request,
@@ -474,7 +422,7 @@ class Recorder:
                 distance=extras.get("distance"),
             )
             decision = Decision(Outcome(entry.outcome), Reason(entry.reason))
-            self._staff_mark(conn, visit, decision, entry_id, stored, entry.ts)
+            store_staff_mark(conn, self._config(), visit, decision, entry_id, stored, entry.ts)
         repo.add_audit(
             conn,
             "system",

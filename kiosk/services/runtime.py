@@ -17,13 +17,14 @@ from kiosk.domain.reasons import Reason
 from kiosk.errors import StorageError
 from kiosk.services import settings as settings_service
 from kiosk.services.attendance import AttendanceService
-from kiosk.services.devices import Devices, MissingCamera, Simulator, open_devices
+from kiosk.services.devices import Devices, Simulator, open_devices
 from kiosk.services.gate import GateResult, GateService
 from kiosk.services.health import alert, device_alerts, gate_alerts
 from kiosk.services.receipts import ReceiptService
 from kiosk.services.retention import PurgeResult, purge_expired
 from kiosk.services.safemode import SafeMode, database_damage, enter_safe_mode
 from kiosk.services.scanner import Scanner
+from kiosk.services.standins import MissingCamera
 from kiosk.services.sync_scheduler import SyncScheduler, daily_slots
 from kiosk.storage import Backend, open_database
 
