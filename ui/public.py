@@ -192,9 +192,8 @@ def screen_today(k: Kiosk) -> dict[str, Any]:
         "full": bool(t.get("full")),
         "open": bool(t["open"]),
         "services_text": services_text(t),
-        # Only while booked places are held (otherwise it repeats what is left today).
         "walkin_text": ""
-        if t.get("walkin_places") is None or t.get("walkin_places") == t.get("remaining")
+        if t.get("walkin_places") is None
         else gettext(
             "Places for walk-ins now: %(places)s", places=format_decimal(t["walkin_places"])
         ),
