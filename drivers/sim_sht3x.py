@@ -10,18 +10,16 @@ for any other address. ``set_room`` sets the scene (°C); ``fail`` makes it stop
 from __future__ import annotations
 
 import errno
-import threading
 import time
 from collections.abc import Callable
 
 from smbus2 import i2c_msg
 
 from drivers.sht3x import CONVERSION_S, DEFAULT_ADDRESS, celsius_to_raw, crc8
+from drivers.sim_i2c import FakeI2CChip
 
-_I2C_M_RD = 0x0001
 
-
-class FakeSHT3xBus:
+class FakeSHT3xBus(FakeI2CChip):
     def __init__(
         self,
         address: int = DEFAULT_ADDRESS,
@@ -29,40 +27,24 @@ class FakeSHT3xBus:
         conversion_s: float = CONVERSION_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.address, self.conversion_s, self.clock = address, conversion_s, clock
+        super().__init__(address)
+        self.conversion_s, self.clock = conversion_s, clock
         self.room_c, self.humidity = 25.0, 55.0
-        self.failing = False
-        self.closed = False
         self.commands: list[int] = []
         self._started: float | None = None
-        self._lock = threading.Lock()
 
     def set_room(self, celsius: float) -> None:
         with self._lock:
             self.room_c = celsius
 
-    def fail(self, failing: bool = True) -> None:
-        with self._lock:
-            self.failing = failing
+    def _write(self, data: bytes) -> None:
+        if len(data) != 2:
+            raise OSError(errno.EREMOTEIO, "SHT3x takes 16-bit commands")
+        command = data[0] << 8 | data[1]
+        self.commands.append(command)
+        self._started = self.clock() if command == 0x2400 else None
 
-    def i2c_rdwr(self, *msgs: i2c_msg) -> None:
-        with self._lock:
-            if self.closed:
-                raise OSError(errno.EBADF, "bus closed")
-            for msg in msgs:
-                if msg.addr != self.address or self.failing:
-                    raise OSError(errno.EREMOTEIO, "Remote I/O error")
-                if msg.flags & _I2C_M_RD:
-                    self._answer(msg)
-                else:
-                    data = bytes(msg)
-                    if len(data) != 2:
-                        raise OSError(errno.EREMOTEIO, "SHT3x takes 16-bit commands")
-                    command = data[0] << 8 | data[1]
-                    self.commands.append(command)
-                    self._started = self.clock() if command == 0x2400 else None
-
-    def _answer(self, msg: i2c_msg) -> None:
+    def _read(self, msg: i2c_msg) -> None:
         if self._started is None or self.clock() - self._started < self.conversion_s:
             raise OSError(errno.EREMOTEIO, "measurement not ready (NACK)")
         self._started = None
@@ -73,6 +55,3 @@ class FakeSHT3xBus:
         answer = words + bytes([crc8(words)]) + hum + bytes([crc8(hum)])
         for i in range(min(msg.len, 6)):
             msg.buf[i] = bytes([answer[i]])
-
-    def close(self) -> None:
-        self.closed = True

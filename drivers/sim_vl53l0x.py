@@ -12,11 +12,9 @@ scene (cm, ``None`` = nobody in front).
 
 from __future__ import annotations
 
-import errno
-import threading
-
 from smbus2 import i2c_msg
 
+from drivers.sim_i2c import FakeI2CChip
 from drivers.vl53l0x import (
     DEFAULT_ADDRESS,
     MODEL_ID,
@@ -30,45 +28,30 @@ from drivers.vl53l0x import (
     REG_SYSRANGE_START,
 )
 
-_I2C_M_RD = 0x0001
 
-
-class FakeVL53L0XBus:
+class FakeVL53L0XBus(FakeI2CChip):
     def __init__(self, address: int = DEFAULT_ADDRESS, *, max_range_cm: float = 120.0) -> None:
-        self.address, self.max_range_cm = address, max_range_cm
+        super().__init__(address)
+        self.max_range_cm = max_range_cm
         self.registers = bytearray(256)
         self.registers[REG_MODEL_ID] = MODEL_ID
         self.distance: float | None = None
-        self.failing = False
-        self.closed = False
         self.ranges = 0
         self._pointer = 0
-        self._lock = threading.Lock()
 
     def set_distance(self, cm: float | None) -> None:
         with self._lock:
             self.distance = cm
 
-    def fail(self, failing: bool = True) -> None:
-        with self._lock:
-            self.failing = failing
+    def _read(self, msg: i2c_msg) -> None:
+        for i in range(msg.len):
+            msg.buf[i] = bytes([self.registers[(self._pointer + i) & 0xFF]])
+        self._pointer = (self._pointer + msg.len) & 0xFF
 
-    def i2c_rdwr(self, *msgs: i2c_msg) -> None:
-        with self._lock:
-            if self.closed:
-                raise OSError(errno.EBADF, "bus closed")
-            for msg in msgs:
-                if msg.addr != self.address or self.failing:
-                    raise OSError(errno.EREMOTEIO, "Remote I/O error")
-                if msg.flags & _I2C_M_RD:
-                    for i in range(msg.len):
-                        msg.buf[i] = bytes([self.registers[(self._pointer + i) & 0xFF]])
-                    self._pointer = (self._pointer + msg.len) & 0xFF
-                else:
-                    data = bytes(msg)
-                    self._pointer = data[0]
-                    for i, value in enumerate(data[1:]):
-                        self._store((data[0] + i) & 0xFF, value)
+    def _write(self, data: bytes) -> None:
+        self._pointer = data[0]
+        for i, value in enumerate(data[1:]):
+            self._store((data[0] + i) & 0xFF, value)
 
     def _store(self, register: int, value: int) -> None:
         if register == REG_MODEL_ID:
@@ -92,6 +75,3 @@ class FakeVL53L0XBus:
         self.registers[REG_RANGE_MM] = mm >> 8
         self.registers[REG_RANGE_MM + 1] = mm & 0xFF
         self.registers[REG_RESULT_INTERRUPT] = 0x04
-
-    def close(self) -> None:
-        self.closed = True
