@@ -52,6 +52,18 @@ from kiosk.vision.qr import decode_frame
 log = logging.getLogger(__name__)
 
 
+def unknown_counts() -> dict[str, Any]:
+    """Today's figures when the database cannot give them (the screens show them as unknown)."""
+    return {
+        "admitted": None,
+        "remaining": None,
+        "full": False,
+        "outcomes": {},
+        "services": {},
+        "walkin_places": None,
+    }
+
+
 @dataclass
 class GateService:
     config: Config
@@ -166,8 +178,7 @@ class GateService:
     def today_without_counts(self) -> dict[str, Any]:
         """Today's status when the database cannot be read: the counts are unknown."""
         status = self._status_header()[0]
-        status.update(admitted=None, remaining=None, full=False, outcomes={})
-        status.update(services={}, walkin_places=None)
+        status.update(unknown_counts())
         return status
 
     def _status_header(self) -> tuple[dict[str, Any], date]:
@@ -205,8 +216,7 @@ class GateService:
                 raise
             self.partition.failed(exc)
             # Degraded: the shared count is unknown; say so instead of failing the screen.
-            status.update(admitted=None, remaining=None, full=False, outcomes={})
-            status.update(services={}, walkin_places=None)
+            status.update(unknown_counts())
             status["degraded"] = self.partition.degraded
             return status
         status.update(
